@@ -1,0 +1,85 @@
+"""Reads the variables and outputs a Terraform module declares (python-hcl2), for checks and Konstruct catalogs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import hcl2
+
+
+class TerraformParseError(ValueError):
+    """A ``.tf`` file is not valid HCL2."""
+
+
+@dataclass(frozen=True)
+class TerraformVariable:
+    """A ``variable`` block: its name, type expression and what else envbot needs from it."""
+
+    name: str
+    type: str | None
+    description: str
+    default: Any
+    has_default: bool
+    sensitive: bool
+
+
+@dataclass(frozen=True)
+class TerraformOutput:
+    """An ``output`` block: its name and whether Terraform marks it sensitive."""
+
+    name: str
+    sensitive: bool
+    description: str
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 keeps quotes around strings and ``${}`` around expressions (version 7+); undo both."""
+    if isinstance(value, str):
+        if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+            return value[1:-1]
+        if value.startswith("${") and value.endswith("}"):
+            return value[2:-1]
+        return value
+    if isinstance(value, list):
+        return [_unquote(item) for item in value]
+    if isinstance(value, dict):
+        return {_unquote(k): _unquote(v) for k, v in value.items() if k != "__is_block__"}
+    return value
+
+
+def _blocks(document: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    for entry in document.get(kind, []):
+        for raw_name, body in entry.items():
+            found.append((str(_unquote(raw_name)), body if isinstance(body, dict) else {}))
+    return found
+
+
+def parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[TerraformOutput, ...]]:
+    """The variables and outputs declared in one ``.tf`` file."""
+    try:
+        document = hcl2.loads(text)
+    except Exception as exc:  # python-hcl2 raises lark errors of many kinds for bad syntax
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TerraformParseError(first_line) from None
+    variables = tuple(
+        TerraformVariable(
+            name=name,
+            type=_unquote(body["type"]) if "type" in body else None,
+            description=str(_unquote(body.get("description", ""))),
+            default=_unquote(body.get("default")),
+            has_default="default" in body,
+            sensitive=bool(body.get("sensitive", False)),
+        )
+        for name, body in _blocks(document, "variable")
+    )
+    outputs = tuple(
+        TerraformOutput(
+            name=name,
+            sensitive=bool(body.get("sensitive", False)),
+            description=str(_unquote(body.get("description", ""))),
+        )
+        for name, body in _blocks(document, "output")
+    )
+    return variables, outputs

@@ -1,0 +1,289 @@
+"""The ``envbot`` command line: ``main(argv) -> int``; user mistakes print ``error: ...`` and exit 1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bot import __version__
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.catalog.model import CatalogSet
+    from bot.environment.model import BoundEnvironment
+    from bot.render.renderer import RenderedFile
+
+CATALOGS_OPTION = click.option(
+    "--catalogs",
+    "catalogs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("catalogs"),
+    show_default=True,
+    help="Folder holding one sub-folder per catalog.",
+)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
+
+
+def _load_catalogs(catalogs_dir: Path) -> CatalogSet:
+    from bot.catalog.loader import load_catalogs
+
+    return load_catalogs(catalogs_dir)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a {what}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: is not UTF-8 text") from None
+
+
+def _bind(env_file: Path, catalogs_dir: Path) -> BoundEnvironment:
+    from bot.environment.bind import bind_environment
+    from bot.environment.spec import parse_environment
+
+    environment = parse_environment(_read_text(env_file, "environment file"), env_file.as_posix())
+    return bind_environment(environment, _load_catalogs(catalogs_dir))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="envbot")
+def cli() -> None:
+    """Provision complete environments (Crossplane infrastructure and Argo CD applications) from catalogs."""
+
+
+@cli.group("catalog")
+def catalog_group() -> None:
+    """Inspect and check the catalogs folder."""
+
+
+@catalog_group.command("list")
+@CATALOGS_OPTION
+def catalog_list(catalogs_dir: Path) -> None:
+    """List the catalogs with their type, version and what they declare."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    catalogs = _load_catalogs(catalogs_dir)
+    table = Table(title=f"Catalogs in {catalogs_dir.as_posix()}", title_justify="left")
+    for column in ("name", "type", "version", "parameters", "outputs", "description"):
+        table.add_column(column, overflow="fold")
+    for catalog in catalogs.catalogs.values():
+        summary = catalog.description.split(". ")[0].rstrip(".")
+        table.add_row(
+            catalog.name,
+            catalog.type.value,
+            escape(catalog.version) or "-",
+            str(len(catalog.parameters)),
+            str(len(catalog.outputs)),
+            escape(summary),
+        )
+    _console().print(table)
+
+
+def _display(value: Any) -> str:
+    """A parameter default or output example as a person would type it in YAML."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+@catalog_group.command("show")
+@click.argument("name")
+@CATALOGS_OPTION
+def catalog_show(name: str, catalogs_dir: Path) -> None:
+    """Show one catalog's parameters and outputs."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    catalogs = _load_catalogs(catalogs_dir)
+    catalog = catalogs.get(name)
+    if catalog is None:
+        raise UserError(
+            f"no catalog named {name!r} in {catalogs_dir.as_posix()} (known: {', '.join(catalogs.names())})"
+        )
+    console = _console()
+    console.print(f"[bold]{catalog.name}[/bold]  {catalog.type.value}  {escape(catalog.version)}")
+    if catalog.description:
+        console.print(escape(catalog.description))
+    parameters = Table(title="Parameters", title_justify="left")
+    for column in ("name", "type", "required", "default", "constraints", "description"):
+        parameters.add_column(column, overflow="fold")
+    for parameter in catalog.parameters.values():
+        constraints = []
+        if parameter.options:
+            constraints.append("one of " + ", ".join(str(o) for o in parameter.options))
+        if parameter.pattern:
+            constraints.append(f"matches {parameter.pattern}")
+        if parameter.minimum is not None:
+            constraints.append(f">= {parameter.minimum}")
+        if parameter.maximum is not None:
+            constraints.append(f"<= {parameter.maximum}")
+        if parameter.secret.backend or parameter.secret.path:
+            constraints.append(f"reference, default {parameter.secret.backend}:{parameter.secret.path}")
+        parameters.add_row(
+            parameter.name,
+            parameter.type.value,
+            "yes" if parameter.required else "",
+            escape(_display(parameter.default)) if parameter.has_default else "",
+            escape("; ".join(constraints)),
+            escape(parameter.description),
+        )
+    console.print(parameters)
+    if catalog.outputs:
+        outputs = Table(title="Outputs", title_justify="left")
+        for column in ("name", "sensitive", "example", "description"):
+            outputs.add_column(column, overflow="fold")
+        for output in catalog.outputs.values():
+            outputs.add_row(
+                output.name,
+                "yes" if output.sensitive else "",
+                "" if output.example is None else escape(_display(output.example)),
+                escape(output.description),
+            )
+        console.print(outputs)
+
+
+@catalog_group.command("validate")
+@CATALOGS_OPTION
+def catalog_validate(catalogs_dir: Path) -> None:
+    """Check every catalog, its templates and its Terraform declarations; report every problem."""
+    from bot.render.check import check_catalog_renders
+
+    catalogs = _load_catalogs(catalogs_dir)
+    problems = [line for catalog in catalogs.catalogs.values() for line in check_catalog_renders(catalog)]
+    if problems:
+        raise UserError(problems)
+    click.echo(f"{len(catalogs.catalogs)} catalogs are valid: {', '.join(catalogs.names())}")
+
+
+@cli.command("validate")
+@click.argument("env_file", type=click.Path(path_type=Path, dir_okay=False))
+@CATALOGS_OPTION
+def validate(env_file: Path, catalogs_dir: Path) -> None:
+    """Check an environment file against the catalogs; report every problem."""
+    bound = _bind(env_file, catalogs_dir)
+    names = ", ".join(item.name for item in bound.catalogs)
+    click.echo(f"environment {bound.name} is valid ({len(bound.catalogs)} catalogs: {names})")
+
+
+def _load_outputs(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from bot import yamldoc
+
+    try:
+        document = yamldoc.load_one(_read_text(path, "outputs file"))
+    except yamldoc.YamlError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not all(isinstance(v, dict) for v in document.values()):
+        raise UserError(f"{path}: must map each catalog name to its outputs, e.g. rds-postgres: {{endpoint: ...}}")
+    return document
+
+
+def _write_files(out_dir: Path, files: Sequence[RenderedFile]) -> None:
+    for rendered in files:
+        target = out_dir / rendered.repo.value / rendered.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered.content, encoding="utf-8")
+
+
+@cli.command("render")
+@click.argument("env_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder to write platform/ and apps/ into.",
+)
+@click.option(
+    "--outputs",
+    "outputs_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="YAML file of known Terraform outputs: {catalog: {output: value}}.",
+)
+@click.option(
+    "--workspace-api",
+    type=click.Choice(["tf.upbound.io/v1beta1", "tf.m.upbound.io/v1beta1"]),
+    default="tf.upbound.io/v1beta1",
+    show_default=True,
+    help="Cluster-scoped or namespaced provider-terraform Workspaces.",
+)
+@CATALOGS_OPTION
+def render(env_file: Path, out_dir: Path, outputs_file: Path | None, workspace_api: str, catalogs_dir: Path) -> None:
+    """Render an environment into DIR/platform/... and DIR/apps/... (nothing is written on any error)."""
+    from rich.table import Table
+
+    from bot.render.renderer import render_environment
+    from bot.render.settings import RenderSettings, WorkspaceApi
+
+    bound = _bind(env_file, catalogs_dir)
+    outputs = _load_outputs(outputs_file)
+    result = render_environment(bound, outputs, RenderSettings(workspace_api=WorkspaceApi(workspace_api)))
+    files = [*result.platform, *result.apps]
+    _write_files(out_dir, files)
+    table = Table(title=f"Rendered {bound.name} into {out_dir.as_posix()}", title_justify="left")
+    for column in ("repository", "path", "catalog", "bytes"):
+        table.add_column(column, overflow="fold")
+    for rendered in files:
+        table.add_row(rendered.repo.value, rendered.path, rendered.catalog or "(record)", str(len(rendered.content)))
+    console = _console()
+    console.print(table)
+    for pending in result.pending:
+        console.print(f"pending: {pending}")
+
+
+@cli.command("bootstrap")
+@click.option("--platform-repo", required=True, help="Clone URL of the platform GitOps repository.")
+@click.option("--app-repo", required=True, help="Clone URL of the app GitOps repository.")
+@click.option("--revision", default="HEAD", show_default=True, help="Branch Argo CD follows.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
+def bootstrap(platform_repo: str, app_repo: str, revision: str, out_dir: Path) -> None:
+    """Render the one-time Argo CD ApplicationSets that turn environment folders into apps."""
+    from bot.render.bootstrap import BootstrapRepos, render_bootstrap
+
+    files = render_bootstrap(BootstrapRepos(platform_url=platform_repo, apps_url=app_repo, revision=revision))
+    _write_files(out_dir, files)
+    for rendered in files:
+        click.echo(f"wrote {out_dir.as_posix()}/{rendered.repo.value}/{rendered.path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="envbot", standalone_mode=False)
+    except UserError as exc:
+        for line in exc.problems:
+            click.echo(f"error: {line}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""Rendering: environments and catalogs into the files of the platform and app GitOps repositories."""
+
+from bot.render.renderer import Pending, RenderedFile, RenderResult, Repo, record_document, render_environment
+from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
+
+__all__ = [
+    "GitOpsLayout",
+    "Pending",
+    "RenderResult",
+    "RenderSettings",
+    "RenderedFile",
+    "Repo",
+    "WorkspaceApi",
+    "record_document",
+    "render_environment",
+]

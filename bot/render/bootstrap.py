@@ -1,0 +1,125 @@
+"""The one-time bootstrap: Argo CD ApplicationSets that turn every environment folder into Argo CD apps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import yamldoc
+from bot.environment.model import ENVIRONMENT_LABEL
+from bot.render.manifests import ARGOCD_FINALIZER, MANAGED_BY, MANAGED_BY_LABEL
+from bot.render.renderer import RenderedFile, Repo
+from bot.render.settings import RenderSettings
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+BOOTSTRAP_DIR = "bootstrap"
+
+
+@dataclass(frozen=True)
+class BootstrapRepos:
+    """Clone URLs and revision of the two GitOps repositories, as Argo CD reaches them."""
+
+    platform_url: str
+    apps_url: str
+    revision: str = "HEAD"
+
+
+def _segment(index: int) -> str:
+    return f"{{{{index .path.segments {index}}}}}"
+
+
+def _sync_policy(create_namespace: bool) -> dict[str, Any]:
+    policy: dict[str, Any] = {"automated": {"prune": True, "selfHeal": True}}
+    if create_namespace:
+        policy["syncOptions"] = ["CreateNamespace=true"]
+    return policy
+
+
+def _application_set(
+    name: str,
+    *,
+    repo_url: str,
+    revision: str,
+    directory: str,
+    app_name: str,
+    environment_segment: int,
+    destination: dict[str, str],
+    settings: RenderSettings,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {
+            "name": name,
+            "namespace": settings.argocd_namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+        },
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"git": {"repoURL": repo_url, "revision": revision, "directories": [{"path": directory}]}}],
+            "template": {
+                "metadata": {
+                    "name": app_name,
+                    "labels": {
+                        ENVIRONMENT_LABEL: _segment(environment_segment),
+                        MANAGED_BY_LABEL: MANAGED_BY,
+                    },
+                    "finalizers": [ARGOCD_FINALIZER],
+                },
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": repo_url, "targetRevision": revision, "path": "{{.path.path}}"},
+                    "destination": destination,
+                    "syncPolicy": _sync_policy(create_namespace=True),
+                },
+            },
+        },
+    }
+
+
+def render_bootstrap(repos: BootstrapRepos, settings: RenderSettings | None = None) -> tuple[RenderedFile, ...]:
+    """One ApplicationSet for the platform repository and two for the app repository."""
+    settings = settings or RenderSettings()
+    base = settings.layout.environments_dir.strip("/")
+    env_index = len(base.split("/"))
+    infrastructure = _application_set(
+        "envbot-infrastructure",
+        repo_url=repos.platform_url,
+        revision=repos.revision,
+        directory=f"{base}/*/infrastructure",
+        app_name=f"envbot-{_segment(env_index)}-infrastructure",
+        environment_segment=env_index,
+        destination={"server": IN_CLUSTER, "namespace": settings.connection_secret_namespace},
+        settings=settings,
+    )
+    applications = _application_set(
+        "envbot-applications",
+        repo_url=repos.apps_url,
+        revision=repos.revision,
+        directory=f"{base}/*/*",
+        app_name=f"envbot-{_segment(env_index)}-{_segment(env_index + 1)}",
+        environment_segment=env_index,
+        destination={"server": IN_CLUSTER, "namespace": settings.argocd_namespace},
+        settings=settings,
+    )
+    manifests = _application_set(
+        "envbot-manifests",
+        repo_url=repos.apps_url,
+        revision=repos.revision,
+        directory=f"{base}/*/*/*",
+        app_name=f"envbot-{_segment(env_index)}-{_segment(env_index + 2)}-manifests",
+        environment_segment=env_index,
+        destination={"name": _segment(env_index + 1)},
+        settings=settings,
+    )
+    return (
+        RenderedFile(
+            Repo.PLATFORM,
+            f"{BOOTSTRAP_DIR}/envbot-infrastructure.yaml",
+            yamldoc.dump_document(infrastructure),
+            None,
+        ),
+        RenderedFile(Repo.APPS, f"{BOOTSTRAP_DIR}/envbot-applications.yaml", yamldoc.dump_document(applications), None),
+        RenderedFile(Repo.APPS, f"{BOOTSTRAP_DIR}/envbot-manifests.yaml", yamldoc.dump_document(manifests), None),
+    )

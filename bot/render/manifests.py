@@ -1,0 +1,173 @@
+"""Builds the Kubernetes objects envbot owns: Crossplane Workspaces, and the labels on every object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.catalog.model import Catalog, ParameterType, TerraformSource
+from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
+from bot.errors import TemplateRenderError
+from bot.render.settings import RenderSettings, object_name
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "envbot"
+ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# Kinds that live outside namespaces; envbot never gives them one.
+CLUSTER_SCOPED_KINDS = frozenset(
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "PersistentVolume",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "ClusterSecretStore",
+        "ClusterExternalSecret",
+        "ClusterIssuer",
+    }
+)
+
+
+def envbot_labels(environment: str, catalog: str) -> dict[str, str]:
+    return {ENVIRONMENT_LABEL: environment, CATALOG_LABEL: catalog, MANAGED_BY_LABEL: MANAGED_BY}
+
+
+def workspace_name(environment: str, catalog: str) -> str:
+    return object_name(environment, catalog)
+
+
+def connection_secret_name(environment: str, catalog: str) -> str:
+    return object_name(environment, catalog, "connection")
+
+
+def _terraform_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _secret_env(variable: str, ref: SecretRef, settings: RenderSettings) -> dict[str, Any]:
+    namespace, _, name = ref.path.rpartition("/")
+    return {
+        "name": f"TF_VAR_{variable}",
+        "secretKeyRef": {"name": name, "key": ref.key, "namespace": namespace or settings.secrets_namespace},
+    }
+
+
+def build_workspace(
+    environment: Environment,
+    catalog: Catalog,
+    values: Mapping[str, Any],
+    settings: RenderSettings,
+) -> dict[str, Any]:
+    """The Workspace that runs a catalog's Terraform with its parameters; ``values`` must be fully resolved."""
+    assert catalog.terraform is not None, "only iac and hybrid catalogs have a Workspace"
+    module = catalog.terraform
+    name = workspace_name(environment.name, catalog.name)
+    metadata: dict[str, Any] = {"name": name}
+    if settings.workspace_api.namespaced:
+        metadata["namespace"] = settings.workspace_namespace or environment.namespace
+    metadata["labels"] = envbot_labels(environment.name, catalog.name)
+    if catalog.version:
+        metadata["annotations"] = {"envbot.io/catalog-version": catalog.version}
+
+    string_vars: list[dict[str, str]] = []
+    typed_vars: dict[str, Any] = {}
+    secret_env: list[dict[str, Any]] = []
+    for parameter_name in sorted(catalog.parameters):
+        parameter = catalog.parameters[parameter_name]
+        variable = parameter.terraform_variable
+        if variable is None or parameter_name not in values:
+            continue
+        value = values[parameter_name]
+        if parameter.type is ParameterType.SECRET:
+            if isinstance(value, SecretRef):
+                secret_env.append(_secret_env(variable, value, settings))
+        elif value is None:
+            continue
+        elif isinstance(value, str):
+            string_vars.append({"key": variable, "value": value})
+        else:
+            typed_vars[variable] = value
+    if module.tags_variable:
+        typed_vars[module.tags_variable] = {
+            ENVIRONMENT_LABEL: environment.name,
+            CATALOG_LABEL: catalog.name,
+            MANAGED_BY_LABEL: MANAGED_BY,
+        }
+
+    for_provider: dict[str, Any] = {}
+    if module.source is TerraformSource.INLINE:
+        for_provider["source"] = "Inline"
+        for_provider["module"] = module.inline_source()
+    else:
+        for_provider["source"] = "Remote"
+        for_provider["module"] = module.remote_module
+    if string_vars:
+        for_provider["vars"] = string_vars
+    if typed_vars:
+        for_provider["varmap"] = dict(sorted(typed_vars.items()))
+    if secret_env:
+        for_provider["env"] = secret_env
+
+    provider_config: dict[str, Any] = {"name": settings.provider_config}
+    if settings.workspace_api.namespaced:
+        provider_config = {"kind": settings.provider_config_kind, "name": settings.provider_config}
+    spec: dict[str, Any] = {"providerConfigRef": provider_config, "forProvider": for_provider}
+    if catalog.sensitive_outputs:
+        secret_ref = {"name": connection_secret_name(environment.name, catalog.name)}
+        if not settings.workspace_api.namespaced:
+            secret_ref["namespace"] = settings.connection_secret_namespace
+        spec["writeConnectionSecretToRef"] = secret_ref
+    return {
+        "apiVersion": settings.workspace_api.value,
+        "kind": "Workspace",
+        "metadata": metadata,
+        "spec": spec,
+    }
+
+
+def stamp_object(document: Any, labels: Mapping[str, str], *, namespace: str | None, where: str) -> dict[str, Any]:
+    """Check a rendered object's shape and give it envbot's labels (and a namespace when it has none)."""
+    if not isinstance(document, dict):
+        raise TemplateRenderError(f"{where}: every document must be a Kubernetes object (a mapping)")
+    for field in ("apiVersion", "kind"):
+        if not isinstance(document.get(field), str) or not document[field]:
+            raise TemplateRenderError(f"{where}: an object has no {field}")
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
+        raise TemplateRenderError(f"{where}: a {document['kind']} has no metadata.name")
+    existing = metadata.get("labels") or {}
+    if not isinstance(existing, dict):
+        raise TemplateRenderError(f"{where}: {document['kind']} {metadata['name']}: metadata.labels is not a mapping")
+    stamped_metadata = dict(metadata)
+    stamped_metadata["labels"] = {**{str(k): str(v) for k, v in existing.items()}, **labels}
+    if namespace is not None and "namespace" not in metadata and document["kind"] not in CLUSTER_SCOPED_KINDS:
+        stamped_metadata = {"name": metadata["name"], "namespace": namespace, **stamped_metadata}
+    stamped = dict(document)
+    stamped["metadata"] = stamped_metadata
+    return stamped
+
+
+def is_application(document: Mapping[str, Any]) -> bool:
+    api_version = document.get("apiVersion")
+    return (
+        isinstance(api_version, str)
+        and api_version.startswith("argoproj.io/")
+        and document.get("kind") in ("Application", "ApplicationSet")
+    )
+
+
+def with_argocd_finalizer(application: dict[str, Any]) -> dict[str, Any]:
+    """Argo CD deletes an Application's resources only when it carries the resources finalizer."""
+    metadata = dict(application["metadata"])
+    finalizers = list(metadata.get("finalizers") or [])
+    if application.get("kind") == "Application" and ARGOCD_FINALIZER not in finalizers:
+        finalizers.append(ARGOCD_FINALIZER)
+        metadata["finalizers"] = finalizers
+    return {**application, "metadata": metadata}

@@ -1,0 +1,305 @@
+"""The catalog loader: the example catalogs, Konstruct compatibility, and a table of malformed catalogs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import CATALOGS
+
+from bot.catalog import CatalogType, ParameterType, load_catalogs, parse_catalog, read_catalog_folder
+from bot.catalog.loader import CatalogFiles
+from bot.errors import CatalogError
+
+VARIABLES_TF = textwrap.dedent(
+    """
+    variable "bucket_name" {
+      type        = string
+      description = "Name of the bucket"
+    }
+    variable "versioning" {
+      type    = bool
+      default = true
+    }
+    variable "retention_days" {
+      type    = number
+      default = 30
+    }
+    variable "admin_password" {
+      type      = string
+      sensitive = true
+    }
+    variable "extra_rules" {
+      type    = list(string)
+      default = []
+    }
+    variable "tags" {
+      type    = map(string)
+      default = {}
+    }
+    """
+)
+OUTPUTS_TF = textwrap.dedent(
+    """
+    output "bucket_arn" {
+      value       = "arn:aws:s3:::x"
+      description = "ARN of the bucket"
+    }
+    output "admin_token" {
+      value     = "x"
+      sensitive = true
+    }
+    """
+)
+
+
+def files(name: str, **contents: str) -> CatalogFiles:
+    return CatalogFiles(
+        name=name,
+        root=f"catalogs/{name}",
+        files={path.replace("__", "/").replace("_dot_", "."): textwrap.dedent(text) for path, text in contents.items()},
+    )
+
+
+def test_example_catalogs_load() -> None:
+    catalogs = load_catalogs(CATALOGS)
+    assert catalogs.names() == ("datadog-agent", "rds-postgres", "redis-cache", "s3-bucket", "sample-app")
+    types = {name: c.type for name, c in catalogs.catalogs.items()}
+    assert types["redis-cache"] is CatalogType.HYBRID and types["rds-postgres"] is CatalogType.IAC
+    rds = catalogs.catalogs["rds-postgres"]
+    assert {"endpoint", "port"} <= set(rds.example_outputs())
+    assert rds.outputs["masterPassword"].sensitive and "masterPassword" not in rds.example_outputs()
+    assert rds.parameters["allocatedStorage"].terraform_variable == "allocated_storage"
+    datadog = catalogs.catalogs["datadog-agent"]
+    assert {"clusterName", "environment", "logsEnabled", "apmEnabled", "apiKey"} <= set(datadog.parameters)
+    assert datadog.parameters["apiKey"].type is ParameterType.SECRET
+    assert set(catalogs.catalogs["sample-app"].parameters) == {"replicas", "imageTag", "databaseEndpoint"}
+
+
+def test_iac_catalog_without_declared_parameters_reads_variables_tf() -> None:
+    catalog = parse_catalog(
+        files(
+            "legacy-bucket",
+            catalog_dot_yaml="name: legacy-bucket\ntype: iac\n",
+            main_dot_tf='resource "null_resource" "x" {}\n',
+            variables_dot_tf=VARIABLES_TF,
+            outputs_dot_tf=OUTPUTS_TF,
+        )
+    )
+    parameters = catalog.parameters
+    assert list(parameters) == ["bucketName", "versioning", "retentionDays", "adminPassword"]
+    assert parameters["bucketName"].required and parameters["bucketName"].description == "Name of the bucket"
+    assert parameters["versioning"].type is ParameterType.BOOLEAN and parameters["versioning"].default is True
+    assert parameters["retentionDays"].type is ParameterType.NUMBER and parameters["retentionDays"].default == 30
+    assert parameters["adminPassword"].type is ParameterType.SECRET
+    assert parameters["bucketName"].terraform_variable == "bucket_name"
+    assert catalog.outputs["bucketArn"].terraform_output == "bucket_arn"
+    assert catalog.outputs["adminToken"].sensitive
+    assert catalog.terraform is not None and catalog.terraform.tags_variable == "tags"
+
+
+def test_konstruct_values_annotations_become_parameters() -> None:
+    values = """\
+    # @input.type: string
+    # @input.description: Name shown in Datadog
+    # @input.required: true
+    clusterName: ""
+    datadog:
+      # @input.type: boolean
+      # @input.description: Collect logs
+      logsEnabled: true
+      # @input.type: enum
+      # @input.options: [development, staging, production]
+      # @input.default: development
+      environment: ""
+      # @input.description: API key
+      # @input.secretBackend: vault
+      # @input.secretPath: secret/data/datadog
+      # @input.secretKey: api-key
+      # @input.secretEnv: DD_API_KEY
+      apiKey: ""
+    replicas: 2
+    """
+    catalog = parse_catalog(
+        files(
+            "konstruct-agent",
+            catalog_dot_yaml="name: konstruct-agent\ntype: yaml\n",
+            values_dot_yaml=values,
+            templates__app_dot_yaml="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {values: '{{ values }}'}\n",
+        )
+    )
+    p = catalog.parameters
+    assert list(p) == ["clusterName", "logsEnabled", "environment", "apiKey"]
+    assert p["clusterName"].required and p["clusterName"].description == "Name shown in Datadog"
+    assert p["logsEnabled"].type is ParameterType.BOOLEAN and p["logsEnabled"].default is True
+    assert p["environment"].options == ("development", "staging", "production")
+    assert p["environment"].default == "development"
+    assert p["apiKey"].type is ParameterType.SECRET
+    assert (p["apiKey"].secret.backend, p["apiKey"].secret.path, p["apiKey"].secret.key, p["apiKey"].secret.env) == (
+        "vault",
+        "secret/data/datadog",
+        "api-key",
+        "DD_API_KEY",
+    )
+    assert p["logsEnabled"].values_path == ("datadog", "logsEnabled")
+
+
+GOOD_YAML_CATALOG = {
+    "catalog_dot_yaml": "name: app\ntype: yaml\nparameters:\n  replicas: {type: integer, default: 1}\n",
+    "templates__app_dot_yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+}
+
+BAD_CATALOGS = [
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: helm\n"},
+        ["catalogs/app/catalog.yaml: type: must be one of iac, yaml, hybrid; got 'helm'"],
+        id="unknown-type",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: other\ntype: yaml\n", "templates__a_dot_yaml": "kind: x\n"},
+        ["catalogs/app/catalog.yaml: name: 'other' differs from the folder name 'app'"],
+        id="name-differs",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: yaml\n"},
+        ["catalogs/app/templates/: no *.yaml templates found; a yaml or hybrid catalog needs at least one"],
+        id="no-templates",
+    ),
+    pytest.param(
+        {
+            **GOOD_YAML_CATALOG,
+            "catalog_dot_yaml": "name: app\ntype: yaml\nparameters:\n  replicas: {type: integer, default: many}\n",
+        },
+        ["catalogs/app/catalog.yaml: parameters.replicas.default: must be an integer, got the string 'many'"],
+        id="default-wrong-type",
+    ),
+    pytest.param(
+        {
+            **GOOD_YAML_CATALOG,
+            "catalog_dot_yaml": (
+                "name: app\ntype: yaml\nparameters:\n"
+                "  size: {type: enum}\n"
+                "  port: {type: integer, minimum: 10, maximum: 1}\n"
+                "  Bad_Name: {type: string}\n"
+                "  tag: {type: string, pattern: '([a-z'}\n"
+                "  key: {type: secret, default: hunter2}\n"
+                "  mode: {type: string, required: true, default: a}\n"
+                "  colour: {type: string, colour: red}\n"
+            ),
+        },
+        [
+            "catalogs/app/catalog.yaml: parameters.size.options: an enum parameter needs a non-empty list of options",
+            "catalogs/app/catalog.yaml: parameters.port: minimum 10 is greater than maximum 1",
+            "catalogs/app/catalog.yaml: parameters.Bad_Name: parameter names are camelCase: a lowercase letter, "
+            "then letters and digits",
+            "catalogs/app/catalog.yaml: parameters.tag.pattern: is not a valid regular expression: "
+            "unterminated character set at position 1",
+            "catalogs/app/catalog.yaml: parameters.key.default: a secret parameter takes no default value "
+            "(use secret: defaults)",
+            "catalogs/app/catalog.yaml: parameters.mode: a required parameter cannot have a default",
+            "catalogs/app/catalog.yaml: parameters.colour.colour: unknown field (known: default, description, "
+            "maximum, minimum, options, pattern, required, secret, terraformVariable, type)",
+        ],
+        id="every-parameter-problem-at-once",
+    ),
+    pytest.param(
+        {
+            "catalog_dot_yaml": (
+                "name: db\ntype: iac\nparameters:\n  dbName: {type: string, required: true}\n"
+                "outputs:\n  endpoint: {sensitive: false}\n  token: {sensitive: false}\n"
+            ),
+            "main_dot_tf": "",
+            "variables_dot_tf": 'variable "name" { type = string }\n',
+            "outputs_dot_tf": 'output "token" {\n  value = "x"\n  sensitive = true\n}\n',
+        },
+        [
+            "catalogs/app/catalog.yaml: name: 'db' differs from the folder name 'app'",
+            "catalogs/app/catalog.yaml: outputs.endpoint: outputs.tf declares no output 'endpoint'",
+            "catalogs/app/catalog.yaml: outputs.token.sensitive: Terraform marks 'token' sensitive; declare it sensitive",
+            "catalogs/app/catalog.yaml: parameters.dbName: variables.tf declares no variable 'db_name'",
+        ],
+        id="terraform-declarations",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: iac\n", "main_dot_tf": "resource {{{ broken\n"},
+        ["catalogs/app/main.tf: is not valid HCL: "],
+        id="bad-hcl",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: [yaml\n"},
+        ["catalogs/app/catalog.yaml: line 3, column 1: expected ',' or ']', but got '<stream end>'"],
+        id="bad-yaml",
+    ),
+    pytest.param(
+        {
+            "catalog_dot_yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(f"b{i}: [*a, *a, *a]\n" for i in range(40))
+        },
+        ["catalogs/app/catalog.yaml: line 35: more than 100 YAML aliases; refusing to expand"],
+        id="alias-bomb",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\nname: app\ntype: yaml\n"},
+        ["catalogs/app/catalog.yaml: line 2: duplicate key 'name'"],
+        id="duplicate-key",
+    ),
+    pytest.param(
+        {**GOOD_YAML_CATALOG, "templates__app_dot_yaml": "kind: x\n{% if %}\n"},
+        ["catalogs/app/templates/app.yaml: line 2: Expected an expression, got 'end of statement block'"],
+        id="template-syntax",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: yaml\noutputs: {x: {sensitive: false}}\n", "templates__a_dot_yaml": ""},
+        ["catalogs/app/catalog.yaml: outputs: only iac and hybrid catalogs have Terraform outputs"],
+        id="outputs-on-yaml",
+    ),
+]
+
+
+@pytest.mark.parametrize(("contents", "expected"), BAD_CATALOGS)
+def test_malformed_catalogs_name_file_field_and_problem(contents: dict[str, str], expected: list[str]) -> None:
+    raw = files("app", **contents)
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(raw)
+    problems = list(caught.value.problems)
+    if expected[0].endswith(": ") and len(expected) == 1:
+        assert len(problems) == 1 and problems[0].startswith(expected[0])
+    else:
+        assert sorted(problems) == sorted(expected)
+
+
+def test_symlink_out_of_the_catalog_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "catalogs" / "leaky"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "catalog.yaml").write_text("name: leaky\ntype: yaml\n")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("do not read")
+    (folder / "templates" / "app.yaml").symlink_to(outside)
+    with pytest.raises(CatalogError) as caught:
+        read_catalog_folder(folder)
+    assert caught.value.problems == (
+        f"{folder.as_posix()}/templates/app.yaml: is a symbolic link pointing outside the catalog folder",
+    )
+
+
+def test_huge_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "catalog.yaml").write_text("name: big\ntype: yaml\n# " + "x" * (1024 * 1024) + "\n")
+    with pytest.raises(CatalogError) as caught:
+        read_catalog_folder(folder)
+    (problem,) = caught.value.problems
+    assert problem.endswith("catalog files may be at most 1048576")
+
+
+def test_all_catalog_problems_are_reported_together(tmp_path: Path) -> None:
+    for name, body in {"one": "type: nope\n", "two": "type: yaml\n"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "catalog.yaml").write_text(body)
+    with pytest.raises(CatalogError) as caught:
+        load_catalogs(tmp_path)
+    assert [p.split(": ")[0] for p in caught.value.problems] == [
+        f"{(tmp_path / 'one').as_posix()}/catalog.yaml",
+        f"{(tmp_path / 'two').as_posix()}/templates/",
+    ]

@@ -1,0 +1,294 @@
+"""The renderer: golden trees for the seed example, CRD validity, determinism, and values that stay data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CATALOGS, EXAMPLES, PROJECT_ROOT
+from kube_schemas import has_schema, validate
+
+from bot.catalog import load_catalogs
+from bot.catalog.model import CatalogSet
+from bot.environment import bind_environment, parse_environment
+from bot.environment.model import BoundEnvironment
+from bot.render import RenderResult, RenderSettings, Repo, WorkspaceApi, render_environment
+from bot.render.bootstrap import BootstrapRepos, render_bootstrap
+from bot.render.manifests import CLUSTER_SCOPED_KINDS
+
+GOLDEN = PROJECT_ROOT / "tests" / "golden" / "dev-feature-auth"
+UPDATE_GOLDEN = os.environ.get("ENVBOT_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> CatalogSet:
+    return load_catalogs(CATALOGS)
+
+
+@pytest.fixture(scope="module")
+def seed(catalogs: CatalogSet) -> BoundEnvironment:
+    path = EXAMPLES / "dev-feature-auth.yaml"
+    return bind_environment(parse_environment(path.read_text(), path.as_posix()), catalogs)
+
+
+def example_outputs(catalogs: CatalogSet) -> dict[str, dict[str, Any]]:
+    return {name: catalog.example_outputs() for name, catalog in catalogs.catalogs.items() if catalog.outputs}
+
+
+def tree(result: RenderResult) -> dict[str, str]:
+    return {f"{f.repo.value}/{f.path}": f.content for f in (*result.platform, *result.apps)}
+
+
+def objects(result: RenderResult) -> list[dict[str, Any]]:
+    return [
+        document
+        for content in tree(result).values()
+        for document in yaml.safe_load_all(content)
+        if document is not None
+    ]
+
+
+def check_golden(name: str, result: RenderResult) -> None:
+    folder = GOLDEN / name
+    rendered = tree(result)
+    if UPDATE_GOLDEN:
+        for path, content in rendered.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_text(content)
+    expected = {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert sorted(rendered) == sorted(expected), "rendered file set differs from the golden tree"
+    for path, content in expected.items():
+        assert rendered[path] == content, f"{path} differs from its golden copy (ENVBOT_UPDATE_GOLDEN=1 refreshes)"
+
+
+def test_seed_before_outputs_matches_golden_and_reports_pending(seed: BoundEnvironment) -> None:
+    result = render_environment(seed)
+    check_golden("before-outputs", result)
+    assert [str(p) for p in result.pending] == [
+        "sample-app applications: parameter databaseEndpoint waits on output rds-postgres.endpoint"
+    ]
+    assert not any("sample-app" in path for path in tree(result)), "an app waiting on an output is never rendered"
+
+
+def test_seed_with_outputs_matches_golden(seed: BoundEnvironment, catalogs: CatalogSet) -> None:
+    result = render_environment(seed, example_outputs(catalogs))
+    check_golden("with-outputs", result)
+    assert result.pending == ()
+    sample = yaml.safe_load(
+        result.files(Repo.APPS)["registry/environments/dev-feature-auth/dev-cluster/sample-app.yaml"]
+    )
+    env = sample["spec"]["source"]["helm"]["valuesObject"]["extraEnvs"]
+    assert env == [
+        {"name": "DATABASE_ENDPOINT", "value": catalogs.catalogs["rds-postgres"].outputs["endpoint"].example}
+    ]
+
+
+def test_render_is_byte_for_byte_deterministic(seed: BoundEnvironment, catalogs: CatalogSet) -> None:
+    outputs = example_outputs(catalogs)
+    first = tree(render_environment(seed, outputs))
+    for _ in range(3):
+        assert tree(render_environment(seed, outputs)) == first
+
+
+@pytest.mark.parametrize("api", list(WorkspaceApi))
+def test_every_rendered_object_validates_against_its_crd(
+    seed: BoundEnvironment, catalogs: CatalogSet, api: WorkspaceApi
+) -> None:
+    result = render_environment(seed, example_outputs(catalogs), RenderSettings(workspace_api=api))
+    checked = [obj for obj in objects(result) if has_schema(obj)]
+    kinds = sorted({obj["kind"] for obj in checked})
+    assert kinds == ["Application", "Workspace"]
+    for obj in checked:
+        validate(obj)
+        assert obj["metadata"]["labels"]["envbot.io/environment"] == "dev-feature-auth"
+        assert obj["metadata"]["labels"]["envbot.io/catalog"]
+
+
+def test_all_example_catalogs_render_valid_objects(catalogs: CatalogSet) -> None:
+    environment = parse_environment(
+        yaml.safe_dump(
+            {
+                "kind": "Environment",
+                "name": "everything",
+                "cluster": "dev-cluster",
+                "catalogs": [
+                    {"name": "rds-postgres", "parameters": {"databaseName": "app", "vpcId": "vpc-0abc"}},
+                    {"name": "s3-bucket", "parameters": {"bucketName": "everything-assets"}},
+                    {"name": "redis-cache", "parameters": {"vpcId": "vpc-0abc"}},
+                    {
+                        "name": "datadog-agent",
+                        "parameters": {
+                            "clusterName": "dev",
+                            "apiKey": {"fromSecret": {"backend": "kubernetes"}},
+                        },
+                    },
+                    {
+                        "name": "sample-app",
+                        "parameters": {"databaseEndpoint": {"fromOutput": "rds-postgres.endpoint"}},
+                    },
+                ],
+            }
+        ),
+        "everything.yaml",
+    )
+    bound = bind_environment(environment, catalogs)
+    result = render_environment(bound, example_outputs(catalogs))
+    assert result.pending == ()
+    everything = objects(result)
+    workspaces = [o for o in everything if o["kind"] == "Workspace"]
+    assert sorted(w["metadata"]["name"] for w in workspaces) == [
+        "everything-rds-postgres",
+        "everything-redis-cache",
+        "everything-s3-bucket",
+    ]
+    for obj in everything:
+        if obj["kind"] == "EnvironmentRecord":
+            continue
+        if has_schema(obj):
+            validate(obj)
+        labels = obj["metadata"]["labels"]
+        assert labels["envbot.io/environment"] == "everything"
+        if obj["kind"] in CLUSTER_SCOPED_KINDS:
+            assert "namespace" not in obj["metadata"]
+    for workspace in workspaces:
+        for_provider = workspace["spec"]["forProvider"]
+        assert all(isinstance(v["value"], str) for v in for_provider.get("vars", []))
+        assert for_provider["varmap"]["tags"]["envbot.io/environment"] == "everything"
+
+
+def test_hybrid_catalog_waits_on_its_own_outputs(catalogs: CatalogSet) -> None:
+    environment = parse_environment(
+        "kind: Environment\nname: cache-only\ncatalogs:\n  - name: redis-cache\n    parameters: {vpcId: vpc-0abc}\n",
+        "cache-only.yaml",
+    )
+    bound = bind_environment(environment, catalogs)
+    before = render_environment(bound)
+    assert [f.path for f in before.apps] == []
+    assert {p.waits_on.output for p in before.pending} == {"primaryEndpoint", "port"}
+    assert [f.catalog for f in before.platform] == [None, "redis-cache"]
+    after = render_environment(bound, {"redis-cache": catalogs.catalogs["redis-cache"].example_outputs()})
+    assert after.pending == () and after.apps
+
+
+def test_sensitive_outputs_are_refused_without_echoing_them(seed: BoundEnvironment) -> None:
+    from bot.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        render_environment(seed, {"rds-postgres": {"endpoint": "db.example", "masterPassword": "hunter2-canary"}})
+    assert "hunter2-canary" not in str(caught.value)
+    assert "rds-postgres.masterPassword is sensitive" in str(caught.value)
+
+
+def test_connection_secret_for_catalogs_with_sensitive_outputs(seed: BoundEnvironment) -> None:
+    files = render_environment(seed).files(Repo.PLATFORM)
+    workspace = yaml.safe_load(files["registry/environments/dev-feature-auth/infrastructure/rds-postgres.yaml"])
+    assert workspace["spec"]["writeConnectionSecretToRef"] == {
+        "name": "dev-feature-auth-rds-postgres-connection",
+        "namespace": "crossplane-system",
+    }
+    assert "namespace" not in workspace["metadata"]
+
+
+def test_namespaced_workspaces_live_in_the_environment_namespace(seed: BoundEnvironment) -> None:
+    settings = RenderSettings(workspace_api=WorkspaceApi.NAMESPACED)
+    files = render_environment(seed, settings=settings).files(Repo.PLATFORM)
+    workspace = yaml.safe_load(files["registry/environments/dev-feature-auth/infrastructure/rds-postgres.yaml"])
+    assert workspace["apiVersion"] == "tf.m.upbound.io/v1beta1"
+    assert workspace["metadata"]["namespace"] == "dev-feature-auth"
+    assert workspace["spec"]["providerConfigRef"] == {"kind": "ClusterProviderConfig", "name": "default"}
+    assert workspace["spec"]["writeConnectionSecretToRef"] == {"name": "dev-feature-auth-rds-postgres-connection"}
+
+
+def test_bootstrap_application_sets_validate() -> None:
+    files = render_bootstrap(BootstrapRepos("https://github.com/acme/platform.git", "https://github.com/acme/apps.git"))
+    assert [(f.repo, f.path) for f in files] == [
+        (Repo.PLATFORM, "bootstrap/envbot-infrastructure.yaml"),
+        (Repo.APPS, "bootstrap/envbot-applications.yaml"),
+        (Repo.APPS, "bootstrap/envbot-manifests.yaml"),
+    ]
+    for rendered in files:
+        application_set = yaml.safe_load(rendered.content)
+        validate(application_set)
+        generator = application_set["spec"]["generators"][0]["git"]
+        assert generator["directories"][0]["path"].startswith("registry/environments/*")
+        template = application_set["spec"]["template"]
+        assert template["metadata"]["labels"]["envbot.io/environment"] == "{{index .path.segments 2}}"
+
+
+# --- Values are data: whatever a parameter holds arrives as that very string. ---
+
+HOSTILE_VALUES = [
+    "{{ 7*7 }}",
+    "{% for x in range(3) %}x{% endfor %}",
+    "{{ ''.__class__.__mro__ }}",
+    "line one\nline two: injected\n",
+    "---\napiVersion: v1\nkind: Secret\n",
+    "yes",
+    "no",
+    "null",
+    "~",
+    "1e3",
+    "0x1F",
+    "012",
+    "1:20",
+    ".inf",
+    "true",
+    "- item",
+    "key: value",
+    "&anchor value",
+    "*alias",
+    "!!python/object:os.system",
+    "# comment",
+    "",
+    " leading and trailing ",
+    "ünïcødé — 数据库 🚀",
+    "'quoted'\"double\"",
+    "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=lambda v: repr(v)[:40])
+def test_parameter_values_are_rendered_literally(catalogs: CatalogSet, value: str) -> None:
+    document = {
+        "kind": "Environment",
+        "name": "literal",
+        "catalogs": [{"name": "sample-app", "parameters": {"databaseEndpoint": value}}],
+    }
+    bound = bind_environment(parse_environment(yaml.safe_dump(document), "literal.yaml"), catalogs)
+    result = render_environment(bound)
+    (content,) = result.files(Repo.APPS).values()
+    documents = [d for d in yaml.safe_load_all(content) if d is not None]
+    assert len(documents) == 1, "a value must never add or remove documents"
+    application = documents[0]
+    assert application["spec"]["source"]["helm"]["valuesObject"]["extraEnvs"] == [
+        {"name": "DATABASE_ENDPOINT", "value": value}
+    ]
+    assert sorted(application) == ["apiVersion", "kind", "metadata", "spec"]
+
+
+def test_workspace_vars_keep_hostile_strings_literal(catalogs: CatalogSet) -> None:
+    value = "x'\n---\nkind: Secret\n{{ 7*7 }}"
+    document = {
+        "kind": "Environment",
+        "name": "literal",
+        "catalogs": [{"name": "s3-bucket", "parameters": {"bucketName": "literal-bucket"}}],
+    }
+    bound = bind_environment(parse_environment(yaml.safe_dump(document), "literal.yaml"), catalogs)
+    # Patterns keep such a value out of bucketName; the Workspace writer must be safe on its own all the same.
+    from dataclasses import replace
+
+    (item,) = bound.catalogs
+    tampered = replace(bound, catalogs=(replace(item, values={**item.values, "bucketName": value}),))
+    files = render_environment(tampered).files(Repo.PLATFORM)
+    workspace_text = files["registry/environments/literal/infrastructure/s3-bucket.yaml"]
+    (workspace,) = list(yaml.safe_load_all(workspace_text))
+    assert {"key": "bucket_name", "value": value} in workspace["spec"]["forProvider"]["vars"]
+
+
+def test_written_files_stay_inside_the_repositories(seed: BoundEnvironment, catalogs: CatalogSet) -> None:
+    for path in tree(render_environment(seed, example_outputs(catalogs))):
+        parts = Path(path).parts
+        assert ".." not in parts and not Path(path).is_absolute()
