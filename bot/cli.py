@@ -201,8 +201,11 @@ def _load_outputs(path: Path | None) -> dict[str, Any]:
 def _write_files(out_dir: Path, files: Sequence[RenderedFile]) -> None:
     for rendered in files:
         target = out_dir / rendered.repo.value / rendered.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rendered.content, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(rendered.content, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
 @cli.command("render")

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot import yamldoc
 from bot.errors import TemplateRenderError
 
 MAX_RENDERED_CHARS = 2 * 1024 * 1024
+MAX_EXPONENT = 64
 
 
 class _SlotRecorder:
@@ -48,13 +50,30 @@ def _finalize(context: jinja2.runtime.Context, value: Any) -> str:
     return _RECORDER.get().record(value)
 
 
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with repetition and powers bounded so a template cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponents above {MAX_EXPONENT} are not allowed")
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                sized = isinstance(sequence, str | list | tuple) and isinstance(count, int)
+                if sized and len(sequence) * count > MAX_RENDERED_CHARS:
+                    raise SecurityError("repetition beyond the size limit is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
 def _new_environment() -> ImmutableSandboxedEnvironment:
     """The sandbox: no attribute escapes, no mutation of the data passed in, bounded ranges, strict names."""
-    return ImmutableSandboxedEnvironment(
+    return _BoundedSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         finalize=_finalize,
+        loader=jinja2.DictLoader({}),
     )
 
 
@@ -146,9 +165,11 @@ def render_template(source: str, name: str, context: Mapping[str, Any]) -> list[
             chunks.append(chunk)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateRenderError(f"{name}: line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateRenderError(f"{name}: templates cannot include or import other files ({exc.name})") from None
     except jinja2.UndefinedError as exc:
         raise TemplateRenderError(f"{name}: {exc.message}") from None
-    except jinja2.exceptions.SecurityError as exc:
+    except SecurityError as exc:
         raise TemplateRenderError(f"{name}: refused by the template sandbox: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError, RecursionError) as exc:
         raise TemplateRenderError(f"{name}: {type(exc).__name__}: {exc}") from None

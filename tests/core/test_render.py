@@ -292,3 +292,53 @@ def test_written_files_stay_inside_the_repositories(seed: BoundEnvironment, cata
     for path in tree(render_environment(seed, example_outputs(catalogs))):
         parts = Path(path).parts
         assert ".." not in parts and not Path(path).is_absolute()
+
+
+# --- Templates that try to leave the sandbox get one clear line each. ---
+
+SANDBOX_ESCAPES = [
+    (
+        "v: {{ ''.__class__.__mro__ }}",
+        "refused by the template sandbox: access to attribute '__class__' of 'str' object is unsafe.",
+    ),
+    (
+        "v: {{ cycler.__init__.__globals__ }}",
+        "refused by the template sandbox: access to attribute '__init__' of 'type' object is unsafe.",
+    ),
+    (
+        "v: {{ lipsum.__globals__ }}",
+        "refused by the template sandbox: access to attribute '__globals__' of 'function' object is unsafe.",
+    ),
+    (
+        "v: {{ params.update({'x': 1}) }}",
+        "refused by the template sandbox: access to attribute 'update' of 'dict' object is unsafe.",
+    ),
+    (
+        "{% for i in range(10**9) %}a: 1\n{% endfor %}",
+        "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
+    ),
+    ("v: {{ 'a' * 100000000 }}", "refused by the template sandbox: repetition beyond the size limit is not allowed"),
+    ("v: {{ 9 ** 99999 }}", "refused by the template sandbox: exponents above 64 are not allowed"),
+    ("{% include '/etc/passwd' %}", "templates cannot include or import other files (/etc/passwd)"),
+    ("v: {{ params.missing }}", "'dict object' has no attribute 'missing'"),
+    ("v: {{ nothing }}", "'nothing' is undefined"),
+    (
+        "a: [{{ params.replicas }}",
+        "does not render to valid YAML: line 3, column 1: expected ',' or ']', but got '<stream end>'",
+    ),
+    ("v: {{ labels }}-suffix", "a dict value cannot be part of a longer string"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), SANDBOX_ESCAPES, ids=[b for b, _ in SANDBOX_ESCAPES])
+def test_templates_cannot_leave_the_sandbox(body: str, message: str) -> None:
+    from bot.errors import TemplateRenderError
+    from bot.render.templating import render_template
+
+    with pytest.raises(TemplateRenderError) as caught:
+        render_template(
+            f"kind: ConfigMap\n{body}\n",
+            "catalogs/x/templates/t.yaml",
+            {"params": {"replicas": 2}, "labels": {"a": "b"}},
+        )
+    assert str(caught.value) == f"catalogs/x/templates/t.yaml: {message}"
