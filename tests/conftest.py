@@ -1,16 +1,11 @@
-"""Shared test paths: the project root, its catalogs, and the third-party fixtures in ../shared."""
+"""Session-wide fixtures; paths live in project_paths so sub-folder conftest files cannot shadow them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED = PROJECT_ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-CATALOGS = PROJECT_ROOT / "catalogs"
-EXAMPLES = PROJECT_ROOT / "examples"
+from project_paths import FIXTURES
 
 
 @pytest.fixture(scope="session")

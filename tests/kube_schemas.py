@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from conftest import FIXTURES
+from project_paths import FIXTURES
 
 CRD_FILES = {
     ("tf.upbound.io", "Workspace"): "provider-terraform/tf.upbound.io_workspaces.yaml",

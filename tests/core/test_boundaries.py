@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+from project_paths import PROJECT_ROOT
 
 BOT = PROJECT_ROOT / "bot"
 ALLOWED = {"github": "forge", "git": "forge", "kubernetes": "cluster"}

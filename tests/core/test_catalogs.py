@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import CATALOGS
+from project_paths import CATALOGS
 
 from bot.catalog import CatalogType, ParameterType, load_catalogs, parse_catalog, read_catalog_folder
 from bot.catalog.loader import CatalogFiles

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CATALOGS, EXAMPLES, PROJECT_ROOT
 from kube_schemas import has_schema, validate
+from project_paths import CATALOGS, EXAMPLES, PROJECT_ROOT
 
 from bot.cli import main
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CATALOGS, EXAMPLES
+from project_paths import CATALOGS, EXAMPLES
 
 from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CATALOGS, EXAMPLES, PROJECT_ROOT
 from kube_schemas import has_schema, validate
+from project_paths import CATALOGS, EXAMPLES, PROJECT_ROOT
 
 from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
