@@ -1,0 +1,451 @@
+"""``GitHubForge``: the Forge on GitHub or GitHub Enterprise through PyGithub, a fixed number of requests per call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from github import Auth, Github, GithubException
+
+from bot.errors import EnvbotError
+from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
+from bot.forge.model import (
+    CombinedStatus,
+    Comment,
+    CommitResult,
+    CommitStatus,
+    FileChange,
+    MergeMethod,
+    MergeOutcome,
+    MergeResult,
+    Permission,
+    PullRequest,
+    PullRequestState,
+    StatusState,
+    check_path,
+    has_marker,
+    marked_body,
+    status_description,
+)
+from bot.forge.retry import BoundedRetry, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.github.com"
+_PAGE = 100
+_MAX_PAGES = 50
+
+
+class _CountingToken(Auth.Token):
+    """A token auth that counts the requests it signs (PyGithub signs each request exactly once)."""
+
+    def __init__(self, token: str, forge: GitHubForge) -> None:
+        super().__init__(token)
+        self._forge = forge
+
+    def authentication(self, headers: dict[str, str]) -> None:
+        self._forge._count()
+        super().authentication(headers)
+
+
+@dataclass(frozen=True)
+class _Branch:
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+
+
+class GitHubForge:
+    """One repository on GitHub (``base_url`` for GitHub Enterprise: ``https://ghe.example.com/api/v3``).
+
+    PyGithub supplies authentication, bounded retries (``RetryPolicy``), base URLs and error types. Requests go
+    through its ``Requester`` rather than its lazily completed objects, so each Forge call maps to a fixed set of
+    REST calls (``request_count`` counts every attempt, retries included). Opening a pull request for any
+    number of files costs 8 requests: 2 branch reads, tree, commit, ref, pull list, pull create, labels.
+
+    The token is held only by PyGithub's auth object: it is never logged and never part of an error message.
+    ``seconds_between_writes`` spaces mutating requests as GitHub asks of integrations (None: no spacing).
+    """
+
+    def __init__(
+        self,
+        repository: str,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        retry: RetryPolicy | None = None,
+        timeout: int = 15,
+        seconds_between_writes: float | None = 1.0,
+        user_agent: str = "envbot",
+    ) -> None:
+        owner, sep, name = repository.partition("/")
+        if not sep or not owner or not name or "/" in name:
+            raise ValueError(f"repository must be 'owner/name', got {repository!r}")
+        if not token:
+            raise ValueError("a GitHub token is required")
+        self.repository = repository
+        self.owner = owner
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._requests = 0
+        self._gh = Github(
+            auth=_CountingToken(token, self),
+            base_url=self.base_url,
+            timeout=timeout,
+            user_agent=user_agent,
+            per_page=_PAGE,
+            retry=BoundedRetry(policy=retry or RetryPolicy(), on_retry=self._count),
+            seconds_between_requests=None,
+            seconds_between_writes=seconds_between_writes,
+        )
+        self._prefix = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+    def __repr__(self) -> str:
+        return f"GitHubForge({self.repository!r}, base_url={self.base_url!r})"
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, retries included (for benchmarks and request budgets)."""
+        return self._requests
+
+    def _count(self) -> None:
+        self._requests += 1
+
+    # -- Forge -------------------------------------------------------------------------------------------------
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        status, data = self._call("GET", f"/contents/{quote(check_path(path))}", params={"ref": ref}, allow=(404,))
+        if status == 404 or not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        if data.get("encoding") == "base64" and (data.get("content") or not data.get("size")):
+            return _decode(data.get("content") or "", path)
+        # Files over 1 MB come without content; the blob API serves them.
+        _, blob = self._call("GET", f"/git/blobs/{data['sha']}")
+        return _decode(blob.get("content") or "", path)
+
+    def list_tree(self, prefix: str, ref: str) -> tuple[str, ...]:
+        folder = prefix.strip("/")
+        if folder:
+            check_path(folder)
+        status, data = self._call("GET", f"/git/trees/{quote(ref)}", params={"recursive": "1"}, allow=(404, 409, 422))
+        if status != 200:
+            return ()
+        if data.get("truncated"):
+            raise ForgeRejectedError(f"the tree of {ref!r} is too large for GitHub to list in one response")
+        lead = f"{folder}/" if folder else ""
+        return tuple(sorted(e["path"] for e in data["tree"] if e["type"] == "blob" and e["path"].startswith(lead)))
+
+    def push_commit(
+        self,
+        branch: str,
+        base: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_base_sha: str | None = None,
+    ) -> CommitResult:
+        wanted = _normalize(changes)
+        base_tip = self._branch(base)
+        if base_tip is None:
+            raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self.repository}")
+        if expected_base_sha is not None and expected_base_sha != base_tip.sha:
+            raise BaseMovedError(base, expected_base_sha, base_tip.sha)
+        deletions = [p for p, c in wanted.items() if c is None]
+        if deletions:
+            existing = self._blob_paths(base_tip.tree)
+            wanted = {p: c for p, c in wanted.items() if c is not None or p in existing}
+        head = None if branch == base else self._branch(branch)
+
+        tree = base_tip.tree
+        if wanted:
+            entries: list[dict[str, Any]] = [
+                {"path": p, "mode": "100644", "type": "blob", "content": c}
+                if c is not None
+                else {"path": p, "mode": "100644", "type": "blob", "sha": None}
+                for p, c in sorted(wanted.items())
+            ]
+            _, made = self._call("POST", "/git/trees", body={"base_tree": base_tip.tree, "tree": entries})
+            tree = made["sha"]
+
+        if tree == base_tip.tree:
+            target = base_tip.sha
+        elif head is not None and head.parents == (base_tip.sha,) and head.tree == tree:
+            return CommitResult(branch, head.sha, base_tip.sha, changed=False)
+        else:
+            _, commit = self._call(
+                "POST", "/git/commits", body={"message": message, "tree": tree, "parents": [base_tip.sha]}
+            )
+            target = commit["sha"]
+
+        if branch == base:
+            if target == base_tip.sha:
+                return CommitResult(branch, target, base_tip.sha, changed=False)
+            self._fast_forward(base, base_tip.sha, target)
+        elif head is None:
+            self._create_branch(branch, target)
+        elif head.sha == target:
+            return CommitResult(branch, target, base_tip.sha, changed=False)
+        else:
+            self._call("PATCH", f"/git/refs/heads/{quote(branch)}", body={"sha": target, "force": True})
+        return CommitResult(branch, target, base_tip.sha, changed=True)
+
+    def ensure_pull_request(
+        self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()
+    ) -> PullRequest:
+        data = self._find_open_pull(head, base)
+        if data is None:
+            status, data = self._call(
+                "POST", "/pulls", body={"title": title, "head": head, "base": base, "body": body}, allow=(422,)
+            )
+            if status == 422:
+                # Another run opened it between our list and our create (or a retried create succeeded twice).
+                refusal, data = data, self._find_open_pull(head, base)
+                if data is None:
+                    raise ForgeRejectedError(f"GitHub refused to open {head} → {base}: {_message(data_of=refusal)}")
+        else:
+            update = {k: v for k, v in (("title", title), ("body", body)) if (data.get(k) or "") != v}
+            if update:
+                _, data = self._call("PATCH", f"/pulls/{data['number']}", body=update)
+        current = {label["name"] for label in data.get("labels") or ()}
+        missing = sorted(set(labels) - current)
+        if missing:
+            _, added = self._call("POST", f"/issues/{data['number']}/labels", body={"labels": missing})
+            data = {**data, "labels": added}
+        return _pull(data, with_mergeable=False)
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        return _pull(self._get_pull(number), with_mergeable=True)
+
+    def commit_status(self, ref: str) -> CombinedStatus:
+        status, data = self._call("GET", f"/commits/{quote(ref)}/status", params={"per_page": _PAGE}, allow=(404,))
+        if status == 404:
+            raise ForgeNotFoundError(f"no commit {ref!r} in {self.repository}")
+        statuses = tuple(
+            sorted(
+                (
+                    CommitStatus(s["context"], s["state"], s.get("description") or "", s.get("target_url"))
+                    for s in data.get("statuses") or ()
+                ),
+                key=lambda s: s.context,
+            )
+        )
+        return CombinedStatus(sha=data["sha"], state=data["state"], statuses=statuses)
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: StatusState,
+        description: str,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        wanted = CommitStatus(context, state, status_description(description), target_url)
+        if self.commit_status(sha).get(context) == wanted:
+            return wanted
+        body: dict[str, Any] = {"state": state, "context": context, "description": wanted.description}
+        if target_url is not None:
+            body["target_url"] = target_url
+        self._call("POST", f"/statuses/{quote(sha, safe='')}", body=body)
+        return wanted
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+        text = marked_body(marker, body)
+        mine = sorted(
+            (c for c in self._comments(number) if has_marker(c.get("body") or "", marker)), key=lambda c: c["id"]
+        )
+        if not mine:
+            _, made = self._call("POST", f"/issues/{number}/comments", body={"body": text})
+            return _comment(made)
+        keep, *duplicates = mine
+        if keep.get("body") != text:
+            _, keep = self._call("PATCH", f"/issues/comments/{keep['id']}", body={"body": text})
+        for extra in duplicates:
+            self._call("DELETE", f"/issues/comments/{extra['id']}", allow=(404,))
+        return _comment(keep)
+
+    def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
+        status, data = self._call(
+            "PUT",
+            f"/pulls/{number}/merge",
+            body={"sha": expected_head_sha, "merge_method": method},
+            allow=(405, 409, 422),
+        )
+        if status == 200:
+            return MergeResult(MergeOutcome.MERGED, sha=data.get("sha"), message=data.get("message") or "")
+        if status == 409:
+            return MergeResult(MergeOutcome.HEAD_MOVED, message=_message(data_of=data))
+        # 405/422: not mergeable now, or merged already (a retried merge lands here after the first succeeded).
+        pull = self._get_pull(number)
+        if pull.get("merged") or pull.get("merged_at"):
+            return MergeResult(MergeOutcome.MERGED, sha=pull.get("merge_commit_sha"), message="already merged")
+        return MergeResult(MergeOutcome.NOT_MERGEABLE, message=_message(data_of=data))
+
+    def permission(self, user: str) -> Permission:
+        status, data = self._call("GET", f"/collaborators/{quote(user, safe='')}/permission", allow=(404,))
+        if status == 404:
+            return Permission.NONE
+        for name in (data.get("role_name"), data.get("permission")):
+            try:
+                return Permission.parse(name or "")
+            except ValueError:
+                continue  # a custom role: fall back on the base permission GitHub maps it to
+        return Permission.NONE
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    def _branch(self, name: str) -> _Branch | None:
+        status, data = self._call("GET", f"/branches/{quote(name)}", allow=(404,))
+        if status == 404:
+            return None
+        commit = data["commit"]
+        return _Branch(
+            sha=commit["sha"],
+            tree=commit["commit"]["tree"]["sha"],
+            parents=tuple(p["sha"] for p in commit.get("parents") or ()),
+        )
+
+    def _blob_paths(self, tree: str) -> frozenset[str]:
+        _, data = self._call("GET", f"/git/trees/{tree}", params={"recursive": "1"})
+        if data.get("truncated"):
+            raise ForgeRejectedError("the base tree is too large for GitHub to list; cannot check deletions")
+        return frozenset(e["path"] for e in data["tree"] if e["type"] == "blob")
+
+    def _fast_forward(self, branch: str, old: str, new: str) -> None:
+        status, data = self._call(
+            "PATCH", f"/git/refs/heads/{quote(branch)}", body={"sha": new, "force": False}, allow=(422,)
+        )
+        if status == 422:
+            now = self._branch(branch)
+            if now is None or now.sha != old:
+                raise BaseMovedError(branch, old, now.sha if now else None)
+            raise ForgeRejectedError(f"GitHub refused to update {branch!r}: {_message(data_of=data)}")
+
+    def _create_branch(self, branch: str, sha: str) -> None:
+        status, _ = self._call("POST", "/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha}, allow=(422,))
+        if status == 422:
+            # Created meanwhile by another run: the branch belongs to the bot, so ours (same content) wins.
+            self._call("PATCH", f"/git/refs/heads/{quote(branch)}", body={"sha": sha, "force": True})
+
+    def _find_open_pull(self, head: str, base: str) -> dict[str, Any] | None:
+        _, pulls = self._call(
+            "GET",
+            "/pulls",
+            params={"state": "open", "head": f"{self.owner}:{head}", "base": base, "per_page": _PAGE},
+        )
+        matching = [p for p in pulls if p["head"]["ref"] == head and p["base"]["ref"] == base]
+        return min(matching, key=lambda p: p["number"]) if matching else None
+
+    def _get_pull(self, number: int) -> dict[str, Any]:
+        status, data = self._call("GET", f"/pulls/{number}", allow=(404,))
+        if status == 404:
+            raise ForgeNotFoundError(f"no pull request #{number} in {self.repository}")
+        result: dict[str, Any] = data
+        return result
+
+    def _comments(self, number: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            status, batch = self._call(
+                "GET", f"/issues/{number}/comments", params={"per_page": _PAGE, "page": page}, allow=(404,)
+            )
+            if status == 404:
+                raise ForgeNotFoundError(f"no pull request #{number} in {self.repository}")
+            found.extend(batch)
+            if len(batch) < _PAGE:
+                break
+        return found
+
+    def _call(
+        self,
+        verb: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        allow: Collection[int] = (),
+    ) -> tuple[int, Any]:
+        """One REST call on this repository: ``(status, data)``; statuses in ``allow`` are returned, not raised."""
+        url = self._prefix + path
+        failure: EnvbotError
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck(verb, url, parameters=params, input=body)
+            return 200, data
+        except GithubException as exc:
+            if exc.status in allow:
+                return exc.status, exc.data if isinstance(exc.data, dict) else {}
+            failure = self._error(verb, path, exc)
+        except requests.RequestException as exc:
+            failure = ForgeUnavailableError(self._redact(f"GitHub {verb} {path}: {type(exc).__name__}"))
+        # Raised outside the handler so that PyGithub's exception (headers, echoed data) is not even chained.
+        raise failure
+
+    def _error(self, verb: str, path: str, exc: GithubException) -> EnvbotError:
+        status = exc.status
+        text = self._redact(f"GitHub {verb} {self.repository}{path} failed: {status} {_message(exc)}")
+        log.debug("%s", text)
+        if status >= 500 or status == 429 or (status == 403 and _is_rate_limit(exc)):
+            return ForgeUnavailableError(text)
+        if status == 404:
+            return ForgeNotFoundError(text)
+        if status == 401:
+            return ForgeRejectedError(text + " (check the token)")
+        return ForgeRejectedError(text)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+
+def _is_rate_limit(exc: GithubException) -> bool:
+    from github.GithubException import RateLimitExceededException
+
+    return isinstance(exc, RateLimitExceededException) or "rate limit" in _message(exc).lower()
+
+
+def _message(exc: GithubException | None = None, *, data_of: Any = None) -> str:
+    data = exc.data if exc is not None else data_of
+    if not isinstance(data, dict):
+        return str(data or "")[:200]
+    text = str(data.get("message") or "")
+    found = (e.get("message") or e.get("code") for e in data.get("errors") or () if isinstance(e, dict))
+    details = [str(d) for d in found if d]
+    return f"{text} ({'; '.join(details)})" if details else text
+
+
+def _normalize(changes: Sequence[FileChange]) -> dict[str, str | None]:
+    """Changes by path (the last change of a path wins), each path checked."""
+    return {check_path(c.path): c.content for c in changes}
+
+
+def _decode(content: str, path: str) -> str:
+    try:
+        return base64.b64decode(content).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ForgeRejectedError(f"{path} is not a UTF-8 text file") from None
+
+
+def _pull(data: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
+    merged = bool(data.get("merged") or data.get("merged_at"))
+    state: PullRequestState = "merged" if merged else ("open" if data["state"] == "open" else "closed")
+    mergeable = data.get("mergeable") if with_mergeable and state == "open" else None
+    return PullRequest(
+        number=data["number"],
+        title=data.get("title") or "",
+        body=data.get("body") or "",
+        head=data["head"]["ref"],
+        base=data["base"]["ref"],
+        head_sha=data["head"]["sha"],
+        state=state,
+        labels=tuple(sorted(label["name"] for label in data.get("labels") or ())),
+        mergeable=mergeable if isinstance(mergeable, bool) else None,
+        url=data.get("html_url") or "",
+    )
+
+
+def _comment(data: dict[str, Any]) -> Comment:
+    return Comment(id=data["id"], body=data.get("body") or "", url=data.get("html_url") or "")

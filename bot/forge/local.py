@@ -1,0 +1,591 @@
+"""``LocalForge``: the Forge on plain git (a bare repository on disk, or any git URL); pull requests live in it."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import git
+
+from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
+from bot.forge.model import (
+    CombinedStatus,
+    Comment,
+    CommitResult,
+    CommitStatus,
+    FileChange,
+    MergeMethod,
+    MergeOutcome,
+    MergeResult,
+    Permission,
+    PullRequest,
+    PullRequestState,
+    StatusState,
+    check_path,
+    combine_states,
+    has_marker,
+    marked_body,
+    status_description,
+)
+
+STATE_REF = "refs/envbot/forge"
+"""One commit chain holds every pull request, comment, status and permission; each change is one commit,
+published by compare-and-swap on this ref (atomically with the branch it touches, for merges)."""
+
+ZERO = "0" * 40
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_ATTEMPTS = 20
+T = TypeVar("T")
+
+
+@dataclass
+class _State:
+    """A snapshot of the state ref; ``files`` holds the JSON documents changed by the current transaction."""
+
+    commit: str | None
+    blob: Callable[[str], bytes | None]
+    files: dict[str, Any] = field(default_factory=dict)
+
+    def read(self, path: str, default: Any) -> Any:
+        if path in self.files:
+            return self.files[path]
+        data = self.blob(f"{self.commit}:{path}") if self.commit else None
+        return default if data is None else json.loads(data)
+
+    def write(self, path: str, value: Any) -> None:
+        self.files[path] = value
+
+    def next_id(self, kind: str) -> int:
+        counters = dict(self.read("counters.json", {}))
+        counters[kind] = counters.get(kind, 0) + 1
+        self.write("counters.json", counters)
+        return int(counters[kind])
+
+
+@dataclass(frozen=True)
+class _Update:
+    ref: str
+    new: str
+    old: str | None  # None: the ref must not exist
+
+
+def _jitter() -> None:
+    """A short random pause after a lost compare-and-swap, so racing writers do not collide again in step."""
+    time.sleep(random.uniform(0, 0.05))  # noqa: S311 - jitter, not cryptography
+
+
+class _ConflictError(Exception):
+    """A compare-and-swap lost against another writer: re-read and try again."""
+
+
+class LocalForge:
+    """A repository reached through git alone: a bare repository path, or a URL (``file://``, ``ssh://``, ...).
+
+    Pull requests are real branches; their records (title, body, state, labels, comments, statuses) and the
+    collaborators' permissions are JSON files in a commit chain under ``refs/envbot/forge`` in the repository
+    itself. Every change is published with a compare-and-swap of that ref (``git update-ref`` with the old
+    value, or ``git push --atomic --force-with-lease`` for URLs), so concurrent processes never lose an update
+    and a crash leaves either the old state or the new one. Merges update the base branch and the record in
+    one atomic transaction. The committer identity is set explicitly: no git configuration is needed.
+
+    For a URL, objects are built in a private bare mirror (``cache_dir``, a temporary folder by default) that
+    is fetched before every call.
+    """
+
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        cache_dir: Path | None = None,
+        identity: tuple[str, str] = ("envbot", "envbot@localhost"),
+        default_permission: Permission = Permission.NONE,
+    ) -> None:
+        self.location = str(location)
+        self.default_permission = default_permission
+        name, email = identity
+        self._env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+        self._temp: Path | None = None
+        path = Path(location)
+        if "://" not in self.location and path.is_dir():
+            self._remote: str | None = None
+            try:
+                self._repo = git.Repo(path)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                raise ForgeNotFoundError(f"{location} is not a git repository") from None
+        else:
+            self._remote = self.location
+            if cache_dir is None:
+                self._temp = cache_dir = Path(tempfile.mkdtemp(prefix="envbot-forge-"))
+            self._repo = git.Repo.init(cache_dir, bare=True, mkdir=True)
+
+    def __repr__(self) -> str:
+        return f"LocalForge({self.location!r})"
+
+    def close(self) -> None:
+        """Release git processes and the temporary mirror, if any."""
+        self._repo.close()
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+
+    def __enter__(self) -> LocalForge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- Forge -------------------------------------------------------------------------------------------------
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        check_path(path)
+        self._sync()
+        sha = self._resolve(ref)
+        data = self._blob(f"{sha}:{path}") if sha else None
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ForgeRejectedError(f"{path} is not a UTF-8 text file") from None
+
+    def list_tree(self, prefix: str, ref: str) -> tuple[str, ...]:
+        folder = prefix.strip("/")
+        if folder:
+            check_path(folder)
+        self._sync()
+        sha = self._resolve(ref)
+        if sha is None:
+            return ()
+        args = ["ls-tree", "-r", "-z", "--name-only", sha]
+        out = self._git(*args, *(["--", folder] if folder else []))
+        lead = f"{folder}/" if folder else ""
+        return tuple(sorted(p for p in out.split("\0") if p and p.startswith(lead)))
+
+    def push_commit(
+        self,
+        branch: str,
+        base: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_base_sha: str | None = None,
+    ) -> CommitResult:
+        self._check_branch(branch)
+        wanted = {check_path(c.path): c.content for c in changes}
+        for _ in range(_ATTEMPTS):
+            self._sync()
+            base_sha = self._branch(base)
+            if base_sha is None:
+                raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self.location}")
+            if expected_base_sha is not None and expected_base_sha != base_sha:
+                raise BaseMovedError(base, expected_base_sha, base_sha)
+            head = None if branch == base else self._branch(branch)
+            base_tree = self._tree_of(base_sha)
+            tree = self._build_tree(base_sha, wanted) if wanted else base_tree
+            if tree == base_tree:
+                target = base_sha
+            elif head is not None and self._parents(head) == [base_sha] and self._tree_of(head) == tree:
+                return CommitResult(branch, head, base_sha, changed=False)
+            else:
+                target = self._commit_tree(tree, [base_sha], message)
+            if target == (base_sha if branch == base else head):
+                return CommitResult(branch, target, base_sha, changed=False)
+            old = base_sha if branch == base else head
+            try:
+                self._update_refs([_Update(f"refs/heads/{branch}", target, old)])
+            except _ConflictError:
+                if branch == base:
+                    raise BaseMovedError(base, base_sha, self._branch(base)) from None
+                _jitter()
+                continue
+            return CommitResult(branch, target, base_sha, changed=True)
+        raise ForgeUnavailableError(f"could not update {branch!r}: too many concurrent writers")
+
+    def ensure_pull_request(
+        self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()
+    ) -> PullRequest:
+        def change(state: _State) -> int:
+            found = [r for r in self._pulls(state) if r["head"] == head and r["base"] == base and r["state"] == "open"]
+            if found:
+                record = min(found, key=lambda r: r["number"])
+                updated = {**record, "title": title, "body": body, "labels": sorted({*record["labels"], *labels})}
+                if updated == record:
+                    return int(record["number"])
+            else:
+                head_sha, base_sha = self._branch(head), self._branch(base)
+                if head_sha is None or base_sha is None:
+                    missing = head if head_sha is None else base
+                    raise ForgeRejectedError(f"cannot open {head} → {base}: branch {missing!r} does not exist")
+                if self._is_ancestor(head_sha, base_sha):
+                    raise ForgeRejectedError(f"cannot open {head} → {base}: no commits between {base} and {head}")
+                number = state.next_id("pull")
+                updated = {
+                    "number": number,
+                    "title": title,
+                    "body": body,
+                    "head": head,
+                    "base": base,
+                    "state": "open",
+                    "labels": sorted(set(labels)),
+                    "head_sha": head_sha,
+                    "merge_sha": None,
+                    "comments": [],
+                }
+            state.write(f"pulls/{updated['number']}.json", updated)
+            return int(updated["number"])
+
+        number = self._transact(change, "ensure pull request")
+        return self._pull_request(self._state().read(f"pulls/{number}.json", None), with_mergeable=False)
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        self._sync()
+        return self._pull_request(self._record(self._state(), number), with_mergeable=True)
+
+    def commit_status(self, ref: str) -> CombinedStatus:
+        self._sync()
+        sha = self._resolve(ref)
+        if sha is None:
+            raise ForgeNotFoundError(f"no commit {ref!r} in {self.location}")
+        latest = self._latest_statuses(self._state(), sha)
+        statuses = tuple(sorted(latest.values(), key=lambda s: s.context))
+        return CombinedStatus(sha, combine_states([s.state for s in statuses]), statuses)
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: StatusState,
+        description: str,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        if state not in ("pending", "success", "failure", "error"):
+            raise ValueError(f"unknown status state {state!r}")
+        wanted = CommitStatus(context, state, status_description(description), target_url)
+
+        def change(snapshot: _State) -> None:
+            if not _SHA.match(sha) or self._resolve(sha) != sha:
+                raise ForgeNotFoundError(f"no commit {sha!r} in {self.location}")
+            if self._latest_statuses(snapshot, sha).get(context.lower()) == wanted:
+                return
+            path = f"statuses/{sha}.json"
+            history = snapshot.read(path, [])
+            snapshot.write(
+                path,
+                [
+                    *history,
+                    {"context": context, "state": state, "description": wanted.description, "target_url": target_url},
+                ],
+            )
+
+        self._transact(change, f"status {context} on {sha[:12]}")
+        return wanted
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+        text = marked_body(marker, body)
+
+        def change(state: _State) -> int:
+            record = self._record(state, number)
+            comments = record["comments"]
+            mine = [c for c in comments if has_marker(c["body"], marker)]
+            if mine and mine[0]["body"] == text and len(mine) == 1:
+                return int(mine[0]["id"])
+            keep = mine[0]["id"] if mine else state.next_id("comment")
+            rest = [c for c in comments if c not in mine]
+            kept = [{"id": keep, "body": text}]
+            state.write(f"pulls/{number}.json", {**record, "comments": sorted(rest + kept, key=lambda c: c["id"])})
+            return int(keep)
+
+        cid = self._transact(change, f"comment on #{number}")
+        return Comment(id=cid, body=text)
+
+    def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
+        if method not in ("merge", "squash"):
+            raise ValueError(f"unknown merge method {method!r}")
+        for _ in range(_ATTEMPTS):
+            self._sync()
+            state = self._state()
+            record = self._record(state, number)
+            if record["state"] == "merged":
+                return MergeResult(MergeOutcome.MERGED, sha=record["merge_sha"], message="already merged")
+            if record["state"] != "open":
+                return MergeResult(MergeOutcome.NOT_MERGEABLE, message="pull request is closed")
+            head_sha, base_sha = self._branch(record["head"]), self._branch(record["base"])
+            if head_sha is None or base_sha is None:
+                return MergeResult(MergeOutcome.NOT_MERGEABLE, message="a branch of the pull request is gone")
+            if head_sha != expected_head_sha:
+                return MergeResult(MergeOutcome.HEAD_MOVED, message=f"head is now {head_sha[:12]}")
+            tree = self._merge_tree(base_sha, head_sha)
+            if tree is None:
+                return MergeResult(MergeOutcome.NOT_MERGEABLE, message="merge conflict")
+            parents = [base_sha] if method == "squash" else [base_sha, head_sha]
+            title = f"Merge pull request #{number} from {record['head']}\n\n{record['title']}\n"
+            merged = self._commit_tree(tree, parents, title)
+            state.write(
+                f"pulls/{number}.json", {**record, "state": "merged", "head_sha": head_sha, "merge_sha": merged}
+            )
+            try:
+                self._publish(state, f"merge #{number}", [_Update(f"refs/heads/{record['base']}", merged, base_sha)])
+            except _ConflictError:
+                _jitter()
+                continue
+            return MergeResult(MergeOutcome.MERGED, sha=merged, message="merged")
+        raise ForgeUnavailableError(f"could not merge #{number}: too many concurrent writers")
+
+    def permission(self, user: str) -> Permission:
+        self._sync()
+        role = self._state().read("permissions.json", {}).get(user)
+        return Permission.parse(role) if role else self.default_permission
+
+    # -- beyond the protocol: setup for local use and tests ----------------------------------------------------
+
+    def grant(self, user: str, permission: Permission) -> None:
+        """Record ``user``'s role on this repository (GitHub keeps this itself; here it lives in the state)."""
+
+        def change(state: _State) -> None:
+            roles = dict(state.read("permissions.json", {}))
+            if roles.get(user) != permission.label:
+                roles[user] = permission.label
+                state.write("permissions.json", roles)
+
+        self._transact(change, f"grant {user} {permission.label}")
+
+    def close_pull_request(self, number: int) -> None:
+        """Close pull request ``number`` without merging it (what a person does in GitHub's UI)."""
+
+        def change(state: _State) -> None:
+            record = self._record(state, number)
+            if record["state"] == "open":
+                state.write(f"pulls/{number}.json", {**record, "state": "closed", "head_sha": self._head_sha(record)})
+
+        self._transact(change, f"close #{number}")
+
+    # -- state -------------------------------------------------------------------------------------------------
+
+    def _state(self) -> _State:
+        return _State(self._ref(STATE_REF), self._blob)
+
+    def _transact(self, change: Callable[[_State], T], message: str) -> T:
+        """Run ``change`` on a fresh snapshot and publish what it wrote; on a lost race, start again."""
+        for _ in range(_ATTEMPTS):
+            self._sync()
+            state = self._state()
+            result = change(state)
+            if not state.files:
+                return result
+            try:
+                self._publish(state, message, [])
+            except _ConflictError:
+                _jitter()
+                continue
+            return result
+        raise ForgeUnavailableError(f"could not record {message}: too many concurrent writers")
+
+    def _publish(self, state: _State, message: str, also: list[_Update]) -> None:
+        base = self._tree_of(state.commit) if state.commit else None
+        files = {path: json.dumps(value, indent=1, sort_keys=True) + "\n" for path, value in state.files.items()}
+        tree = self._build_tree(base, files)
+        commit = self._commit_tree(tree, [state.commit] if state.commit else [], message)
+        self._update_refs([_Update(STATE_REF, commit, state.commit), *also])
+
+    def _pulls(self, state: _State) -> list[dict[str, Any]]:
+        if state.commit is None:
+            return []
+        status, out, _ = self._run("ls-tree", "-z", "--name-only", f"{state.commit}:pulls")
+        names = out.split("\0") if status == 0 else []
+        return [state.read(f"pulls/{name}", None) for name in names if name.endswith(".json")]
+
+    def _record(self, state: _State, number: int) -> dict[str, Any]:
+        record: dict[str, Any] | None = state.read(f"pulls/{int(number)}.json", None)
+        if record is None:
+            raise ForgeNotFoundError(f"no pull request #{number} in {self.location}")
+        return record
+
+    def _head_sha(self, record: dict[str, Any]) -> str:
+        if record["state"] == "open":
+            return self._branch(record["head"]) or str(record["head_sha"])
+        return str(record["head_sha"])
+
+    def _pull_request(self, record: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
+        state: PullRequestState = record["state"]
+        head_sha = self._head_sha(record)
+        mergeable = None
+        if with_mergeable and state == "open":
+            base_sha = self._branch(record["base"])
+            mergeable = base_sha is not None and self._merge_tree(base_sha, head_sha) is not None
+        return PullRequest(
+            number=record["number"],
+            title=record["title"],
+            body=record["body"],
+            head=record["head"],
+            base=record["base"],
+            head_sha=head_sha,
+            state=state,
+            labels=tuple(record["labels"]),
+            mergeable=mergeable,
+        )
+
+    def _latest_statuses(self, state: _State, sha: str) -> dict[str, CommitStatus]:
+        latest: dict[str, CommitStatus] = {}
+        for s in state.read(f"statuses/{sha}.json", []):
+            latest[s["context"].lower()] = CommitStatus(s["context"], s["state"], s["description"], s["target_url"])
+        return latest
+
+    # -- git ---------------------------------------------------------------------------------------------------
+
+    def _git(self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
+        status, out, err = self._run(*args, stdin=stdin, env=env)
+        if status != 0:
+            raise ForgeUnavailableError(f"git {args[0]} failed in {self.location}: {err.strip()[:300]}")
+        return out
+
+    def _run(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        status, out, err = self._run_bytes(*args, stdin=stdin, env=env)
+        return status, out.decode("utf-8", "surrogateescape"), err.decode("utf-8", "replace")
+
+    def _run_bytes(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes, bytes]:
+        # A fresh git process per command: GitPython's long-lived ``cat-file --batch`` helpers cache the object
+        # directory and would miss objects that other processes (or our own plumbing) wrote since.
+        with tempfile.TemporaryFile() as handle:
+            if stdin is not None:
+                handle.write(stdin)
+                handle.seek(0)
+            status, out, err = self._repo.git.execute(
+                ["git", *args],
+                istream=handle if stdin is not None else None,
+                env={**self._env, **(env or {})},
+                with_extended_output=True,
+                with_exceptions=False,
+                strip_newline_in_stdout=False,
+                stdout_as_string=False,
+            )
+        return int(status), bytes(out), err if isinstance(err, bytes) else str(err).encode()
+
+    def _blob(self, spec: str) -> bytes | None:
+        """The content of a blob (``<commit>:<path>``), or ``None`` when it is missing or not a file."""
+        status, out, _ = self._run_bytes("cat-file", "blob", spec)
+        return out if status == 0 else None
+
+    def _ref(self, ref: str) -> str | None:
+        status, out, _ = self._run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}")
+        return out.strip() if status == 0 else None
+
+    def _branch(self, name: str) -> str | None:
+        return self._ref(f"refs/heads/{name}")
+
+    def _resolve(self, ref: str) -> str | None:
+        for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            sha = self._ref(candidate)
+            if sha is not None:
+                return sha
+        return self._ref(ref) if _SHA.match(ref) else None
+
+    def _check_branch(self, name: str) -> None:
+        if self._run("check-ref-format", f"refs/heads/{name}")[0] != 0 or name.startswith("-"):
+            raise ValueError(f"invalid branch name {name!r}")
+
+    def _tree_of(self, commit: str) -> str:
+        return self._git("rev-parse", f"{commit}^{{tree}}").strip()
+
+    def _parents(self, commit: str) -> list[str]:
+        return self._git("rev-parse", f"{commit}^@").split()
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        return self._run("merge-base", "--is-ancestor", older, newer)[0] == 0
+
+    def _merge_tree(self, base: str, head: str) -> str | None:
+        """The tree of merging ``head`` into ``base``, or ``None`` on a conflict (git ≥ 2.38)."""
+        status, out, err = self._run("merge-tree", "--write-tree", "--no-messages", base, head)
+        if status == 0:
+            return out.split()[0]
+        if status == 1:
+            return None
+        raise ForgeUnavailableError(f"git merge-tree failed in {self.location}: {err.strip()[:300]}")
+
+    def _build_tree(self, base: str | None, files: Mapping[str, str | None]) -> str:
+        """``base`` (a commit or tree, or nothing) with ``files`` written (text) or deleted (``None``)."""
+        with tempfile.TemporaryDirectory(prefix="envbot-index-") as scratch:
+            env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            if base is not None:
+                self._git("read-tree", base, env=env)
+            else:
+                self._git("read-tree", "--empty", env=env)
+            writes = {p: c for p, c in files.items() if c is not None}
+            shas: list[str] = []
+            if writes:
+                paths = []
+                for i, content in enumerate(writes.values()):
+                    item = Path(scratch) / f"blob-{i}"
+                    item.write_bytes(content.encode("utf-8"))
+                    paths.append(str(item))
+                out = self._git("hash-object", "-w", "--no-filters", "--stdin-paths", stdin="\n".join(paths).encode())
+                shas = out.split()
+            present = set(self._git("ls-files", "-z", env=env).split("\0"))
+            lines = [f"100644 {sha}\t{path}\0" for path, sha in zip(writes, shas, strict=True)]
+            lines += [f"0 {ZERO}\t{p}\0" for p, c in files.items() if c is None and p in present]
+            if lines:
+                self._git("update-index", "-z", "--index-info", stdin="".join(lines).encode(), env=env)
+            return self._git("write-tree", env=env).strip()
+
+    def _commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self._git(*args, "-F", "-", stdin=message.encode("utf-8")).strip()
+
+    # -- publishing: local update-ref, or push to a URL --------------------------------------------------------
+
+    def _sync(self) -> None:
+        if self._remote is None:
+            return
+        status, _, err = self._run(
+            "fetch",
+            "--prune",
+            "--no-tags",
+            "--quiet",
+            "--",
+            self._remote,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/envbot/*:refs/envbot/*",
+        )
+        if status != 0:
+            raise ForgeUnavailableError(f"git fetch from {self._remote} failed: {err.strip()[:300]}")
+
+    def _update_refs(self, updates: list[_Update]) -> None:
+        """Move every ref at once if each still has its old value; else raise ``_ConflictError``, moving none."""
+        if self._remote is None:
+            lines = "".join(f"update {u.ref} {u.new} {u.old or ZERO}\n" for u in updates)
+            status, _, err = self._run("update-ref", "--stdin", stdin=lines.encode())
+            if status != 0:
+                if any(self._ref(u.ref) != u.old for u in updates):
+                    raise _ConflictError
+                raise ForgeUnavailableError(f"git update-ref failed in {self.location}: {err.strip()[:300]}")
+            return
+        leases = [f"--force-with-lease={u.ref}:{u.old or ''}" for u in updates]
+        specs = [f"{u.new}:{u.ref}" for u in updates]
+        status, out, err = self._run(
+            "push", "--atomic", "--porcelain", "--no-verify", *leases, "--", self._remote, *specs
+        )
+        if status != 0:
+            if "stale info" in out + err or "rejected" in out + err:
+                raise _ConflictError
+            raise ForgeUnavailableError(f"git push to {self._remote} failed: {err.strip()[:300]}")
+        lines = "".join(f"update {u.ref} {u.new}\n" for u in updates)
+        self._git("update-ref", "--stdin", stdin=lines.encode())

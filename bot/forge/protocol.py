@@ -1,0 +1,108 @@
+"""The ``Forge`` seam: everything envbot writes to a GitOps repository or a pull request goes through it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from bot.forge.model import (
+    CombinedStatus,
+    Comment,
+    CommitResult,
+    CommitStatus,
+    FileChange,
+    MergeMethod,
+    MergeResult,
+    Permission,
+    PullRequest,
+    StatusState,
+)
+
+
+@runtime_checkable
+class Forge(Protocol):
+    """One repository on a forge (GitHub, or git on disk). Every method is idempotent: re-running a call with
+    the same arguments converges to the same state, so a crash or a second process never duplicates anything.
+
+    Implementations raise only ``EnvbotError`` subclasses: ``ForgeUnavailableError`` / ``BaseMovedError``
+    (transient) and ``ForgeNotFoundError`` / ``ForgeRejectedError`` (permanent), from ``bot.forge.errors``.
+    """
+
+    def read_file(self, path: str, ref: str) -> str | None:
+        """The text of ``path`` at ``ref`` (branch, tag or commit SHA); ``None`` when the file or ref is missing."""
+        ...
+
+    def list_tree(self, prefix: str, ref: str) -> tuple[str, ...]:
+        """Sorted paths of every file under the folder ``prefix`` (``""`` for all) at ``ref``; ``()`` if none."""
+        ...
+
+    def push_commit(
+        self,
+        branch: str,
+        base: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_base_sha: str | None = None,
+    ) -> CommitResult:
+        """Make ``branch`` exactly ``base`` + ``changes`` as ONE commit whose parent is the tip of ``base``.
+
+        The branch is created when missing and reset onto the current base otherwise (it belongs to the bot).
+        With ``branch == base`` the commit goes onto the base itself, fast-forward only. Deletions of files
+        that do not exist are ignored. Nothing is written when the branch already holds exactly that content,
+        and no commit is made when the changes leave the base unchanged (the branch then points at the base).
+        ``expected_base_sha`` makes it a compare-and-swap: ``BaseMovedError`` when the base is elsewhere.
+        """
+        ...
+
+    def ensure_pull_request(
+        self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()
+    ) -> PullRequest:
+        """The open pull request from ``head`` into ``base``: found first, created only when none is open.
+
+        Title and body are updated only when they differ; ``labels`` are added when missing (never removed).
+        The returned ``mergeable`` is ``None``: read it with ``get_pull_request``.
+        """
+        ...
+
+    def get_pull_request(self, number: int) -> PullRequest:
+        """One pull request with its current head SHA, state and mergeability; ``ForgeNotFoundError`` if absent."""
+        ...
+
+    def commit_status(self, ref: str) -> CombinedStatus:
+        """The combined status of a commit (SHA or branch): each context's latest state and the verdict."""
+        ...
+
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: StatusState,
+        description: str,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        """Report ``state`` for ``context`` on commit ``sha``; nothing is written when it already says that.
+
+        The description is cut to GitHub's 140 characters.
+        """
+        ...
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+        """The one comment on pull request ``number`` that starts with the hidden marker ``<!-- marker -->``.
+
+        Edited in place when its text differs, created when missing; duplicates (left by an earlier crash or a
+        retried request) are deleted so that exactly one remains. The stored body is the marker line + ``body``.
+        """
+        ...
+
+    def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
+        """Merge pull request ``number`` only if its head is still ``expected_head_sha``.
+
+        Returns ``MERGED`` (also when it was merged already), ``NOT_MERGEABLE`` (conflicts, closed, or refused
+        by branch protection) or ``HEAD_MOVED`` (re-check the new head before merging).
+        """
+        ...
+
+    def permission(self, user: str) -> Permission:
+        """The role of ``user`` on this repository; ``Permission.NONE`` for unknown users."""
+        ...

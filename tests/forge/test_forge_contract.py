@@ -1,0 +1,325 @@
+"""The Forge contract, run against GitHubForge (on the GitHub fake) and LocalForge (on a bare repository)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from bot.errors import PermanentError, TransientError
+from bot.forge import (
+    BaseMovedError,
+    FileChange,
+    Forge,
+    ForgeNotFoundError,
+    ForgeRejectedError,
+    MergeOutcome,
+    Permission,
+)
+
+if TYPE_CHECKING:
+    from tests.forge.support import Harness
+
+BRANCH = "envbot/dev-feature-auth/infrastructure"
+MARKER = "envbot:status:dev-feature-auth"
+
+
+def files(n: int, prefix: str = "registry/environments/dev-feature-auth/infrastructure") -> list[FileChange]:
+    return [FileChange.write(f"{prefix}/catalog-{i:02}.yaml", f"kind: Workspace\nindex: {i}\n") for i in range(n)]
+
+
+def open_pr(h: Harness, n: int = 3, title: str = "Provision dev-feature-auth") -> int:
+    h.forge.push_commit(BRANCH, "main", files(n), "envbot: provision dev-feature-auth")
+    return h.forge.ensure_pull_request(BRANCH, "main", title, "body", labels=["envbot"]).number
+
+
+def test_both_implementations_satisfy_the_protocol(harness: Harness) -> None:
+    assert isinstance(harness.forge, Forge)
+
+
+# -- reading ---------------------------------------------------------------------------------------------------
+
+
+def test_read_file_and_list_tree(harness: Harness) -> None:
+    forge = harness.forge
+    assert forge.read_file("README.md", "main") == "# platform\n"
+    assert forge.read_file("missing.yaml", "main") is None
+    assert forge.read_file("README.md", "no-such-branch") is None
+    assert forge.read_file("registry", "main") is None  # a folder is not a file
+    assert forge.read_file("README.md", harness.base_sha()) == "# platform\n"
+    assert forge.list_tree("", "main") == ("README.md", "old/stale.yaml", "registry/environments/.keep")
+    assert forge.list_tree("registry/", "main") == ("registry/environments/.keep",)
+    assert forge.list_tree("regis", "main") == ()  # a prefix is a folder, not a string prefix
+    assert forge.list_tree("", "no-such-branch") == ()
+
+
+def test_paths_are_checked(harness: Harness) -> None:
+    with pytest.raises(ValueError, match="invalid repository path"):
+        harness.forge.read_file("../etc/passwd", "main")
+    with pytest.raises(ValueError, match="invalid repository path"):
+        harness.forge.push_commit(BRANCH, "main", [FileChange.write("/abs.yaml", "x")], "m")
+
+
+# -- push_commit -----------------------------------------------------------------------------------------------
+
+
+def test_push_of_many_files_is_one_commit_on_the_base(harness: Harness) -> None:
+    base = harness.base_sha()
+    result = harness.forge.push_commit(BRANCH, "main", files(60), "envbot: provision")
+    assert result.changed and result.has_diff
+    assert result.base_sha == base
+    assert harness.parents(result.sha) == (base,)
+    tree = harness.forge.list_tree("registry/environments/dev-feature-auth", BRANCH)
+    assert len(tree) == 60
+    assert harness.forge.read_file(tree[7], BRANCH) == "kind: Workspace\nindex: 7\n"
+    assert harness.forge.read_file("README.md", BRANCH) == "# platform\n"  # the base's files are kept
+    assert harness.forge.list_tree("registry/environments/dev-feature-auth", "main") == ()
+
+
+def test_push_is_idempotent(harness: Harness) -> None:
+    first = harness.forge.push_commit(BRANCH, "main", files(5), "m")
+    again = harness.forge.push_commit(BRANCH, "main", files(5), "m")
+    assert (again.sha, again.changed) == (first.sha, False)
+
+
+def test_push_replaces_the_previous_proposal(harness: Harness) -> None:
+    harness.forge.push_commit(BRANCH, "main", files(5), "m")
+    second = harness.forge.push_commit(BRANCH, "main", files(2), "m")
+    assert second.changed
+    assert harness.parents(second.sha) == (harness.base_sha(),)  # still one commit on the base, not two
+    assert len(harness.forge.list_tree("registry/environments/dev-feature-auth", BRANCH)) == 2
+
+
+def test_deletions_apply_only_to_files_that_exist(harness: Harness) -> None:
+    changes = [FileChange.delete("old/stale.yaml"), FileChange.delete("never/existed.yaml"), *files(1)]
+    result = harness.forge.push_commit(BRANCH, "main", changes, "cleanup")
+    assert harness.forge.read_file("old/stale.yaml", BRANCH) is None
+    assert harness.forge.read_file("old/stale.yaml", "main") == "stale: true\n"
+    assert result.has_diff
+
+
+def test_changes_that_change_nothing_make_no_commit(harness: Harness) -> None:
+    base = harness.base_sha()
+    same = [FileChange.write("README.md", "# platform\n"), FileChange.delete("never/existed.yaml")]
+    result = harness.forge.push_commit(BRANCH, "main", same, "noop")
+    assert (result.sha, result.has_diff) == (base, False)
+    assert harness.forge.push_commit(BRANCH, "main", same, "noop").changed is False
+
+
+def test_push_follows_a_moved_base(harness: Harness) -> None:
+    harness.forge.push_commit(BRANCH, "main", files(3), "m")
+    moved = harness.forge.push_commit("main", "main", [FileChange.write("other.yaml", "x: 1\n")], "someone else")
+    again = harness.forge.push_commit(BRANCH, "main", files(3), "m")
+    assert again.changed and again.base_sha == moved.sha
+    assert harness.parents(again.sha) == (moved.sha,)
+    assert harness.forge.read_file("other.yaml", BRANCH) == "x: 1\n"
+
+
+def test_compare_and_swap_refuses_a_moved_base(harness: Harness) -> None:
+    seen = harness.base_sha()
+    harness.forge.push_commit("main", "main", [FileChange.write("other.yaml", "x\n")], "someone else")
+    with pytest.raises(BaseMovedError) as caught:
+        harness.forge.push_commit(BRANCH, "main", files(2), "m", expected_base_sha=seen)
+    assert isinstance(caught.value, TransientError)
+    assert caught.value.expected == seen and caught.value.actual == harness.base_sha()
+    assert not harness.branch_exists(BRANCH)  # nothing was written
+    ok = harness.forge.push_commit(BRANCH, "main", files(2), "m", expected_base_sha=harness.base_sha())
+    assert ok.changed
+
+
+def test_commit_onto_the_base_itself_is_fast_forward_only(harness: Harness) -> None:
+    base = harness.base_sha()
+    record = [FileChange.write("registry/environments/dev/environment.yaml", "kind: Environment\n")]
+    result = harness.forge.push_commit("main", "main", record, "record", expected_base_sha=base)
+    assert result.changed and harness.base_sha() == result.sha and harness.parents(result.sha) == (base,)
+    with pytest.raises(BaseMovedError):
+        harness.forge.push_commit("main", "main", files(1), "stale", expected_base_sha=base)
+
+
+def test_missing_base_branch_is_a_permanent_error(harness: Harness) -> None:
+    with pytest.raises(ForgeNotFoundError):
+        harness.forge.push_commit(BRANCH, "no-such-base", files(1), "m")
+
+
+# -- pull requests ---------------------------------------------------------------------------------------------
+
+
+def test_ensure_pull_request_is_idempotent(harness: Harness) -> None:
+    harness.forge.push_commit(BRANCH, "main", files(3), "m")
+    numbers = {
+        harness.forge.ensure_pull_request(BRANCH, "main", "Provision", "body", labels=["envbot"]).number
+        for _ in range(4)
+    }
+    assert len(numbers) == 1
+    assert harness.open_pulls() == sorted(numbers)
+    pr = harness.forge.get_pull_request(numbers.pop())
+    assert (pr.title, pr.body, pr.head, pr.base, pr.state, pr.labels) == (
+        "Provision",
+        "body",
+        BRANCH,
+        "main",
+        "open",
+        ("envbot",),
+    )
+
+
+def test_ensure_pull_request_updates_title_body_and_labels(harness: Harness) -> None:
+    number = open_pr(harness)
+    pr = harness.forge.ensure_pull_request(BRANCH, "main", "New title", "new body", labels=["envbot", "phase-1"])
+    assert pr.number == number
+    assert (pr.title, pr.body, pr.labels, pr.mergeable) == ("New title", "new body", ("envbot", "phase-1"), None)
+    # labels are only ever added
+    assert harness.forge.ensure_pull_request(BRANCH, "main", "New title", "new body").labels == ("envbot", "phase-1")
+    assert harness.open_pulls() == [number]
+
+
+def test_pull_request_tracks_its_head(harness: Harness) -> None:
+    number = open_pr(harness)
+    pushed = harness.forge.push_commit(BRANCH, "main", files(4), "m")
+    pr = harness.forge.get_pull_request(number)
+    assert pr.head_sha == pushed.sha and pr.mergeable is True
+
+
+def test_pull_request_needs_a_diff_and_a_head(harness: Harness) -> None:
+    with pytest.raises(ForgeRejectedError):
+        harness.forge.ensure_pull_request("no-such-branch", "main", "t", "b")
+    harness.forge.push_commit(BRANCH, "main", [FileChange.write("README.md", "# platform\n")], "noop")
+    with pytest.raises(ForgeRejectedError):
+        harness.forge.ensure_pull_request(BRANCH, "main", "t", "b")
+    assert harness.open_pulls() == []
+
+
+def test_unknown_pull_request(harness: Harness) -> None:
+    with pytest.raises(ForgeNotFoundError):
+        harness.forge.get_pull_request(404)
+    with pytest.raises(PermanentError):
+        harness.forge.upsert_comment(404, MARKER, "x")
+
+
+# -- comments --------------------------------------------------------------------------------------------------
+
+
+def test_upsert_comment_leaves_exactly_one(harness: Harness) -> None:
+    number = open_pr(harness)
+    ids = {harness.forge.upsert_comment(number, MARKER, "Provisioning…").id for _ in range(4)}
+    assert len(ids) == 1
+    assert harness.comments(number) == [f"<!-- {MARKER} -->\nProvisioning…"]
+    updated = harness.forge.upsert_comment(number, MARKER, "Ready")
+    assert updated.id in ids and updated.body == f"<!-- {MARKER} -->\nReady"
+    assert harness.comments(number) == [f"<!-- {MARKER} -->\nReady"]
+
+
+def test_upsert_comment_keeps_other_comments_and_heals_duplicates(harness: Harness) -> None:
+    number = open_pr(harness)
+    harness.plant_comment(number, "LGTM")
+    harness.plant_comment(number, f"> quoting <!-- {MARKER} -->\nnot the bot's")
+    first = harness.forge.upsert_comment(number, MARKER, "one")
+    harness.plant_comment(number, f"<!-- {MARKER} -->\nduplicate left by a crashed run")
+    harness.forge.upsert_comment(number, MARKER, "two")
+    mine = [c for c in harness.comments(number) if c.startswith(f"<!-- {MARKER} -->")]
+    assert mine == [f"<!-- {MARKER} -->\ntwo"]
+    assert "LGTM" in harness.comments(number) and len(harness.comments(number)) == 3
+    other = harness.forge.upsert_comment(number, "envbot:status:other-env", "x")
+    assert other.id != first.id and len(harness.comments(number)) == 4
+
+
+def test_markers_cannot_break_out_of_the_html_comment(harness: Harness) -> None:
+    number = open_pr(harness)
+    with pytest.raises(ValueError, match="marker"):
+        harness.forge.upsert_comment(number, "x --> <script>", "body")
+
+
+# -- statuses --------------------------------------------------------------------------------------------------
+
+
+def test_commit_status_combines_the_latest_state_per_context(harness: Harness) -> None:
+    sha = harness.forge.push_commit(BRANCH, "main", files(1), "m").sha
+    empty = harness.forge.commit_status(sha)
+    assert (empty.state, empty.statuses) == ("pending", ())
+    harness.forge.set_status(sha, "envbot/infrastructure", "pending", "Provisioning")
+    harness.forge.set_status(sha, "envbot/infrastructure", "success", "Available", "https://ci.example/1")
+    assert harness.forge.commit_status(sha).state == "success"
+    harness.forge.set_status(sha, "ci/lint", "failure", "lint failed")
+    combined = harness.forge.commit_status(BRANCH)
+    assert combined.sha == sha and combined.state == "failure"
+    infra = combined.get("envbot/infrastructure")
+    assert infra is not None and (infra.state, infra.description, infra.target_url) == (
+        "success",
+        "Available",
+        "https://ci.example/1",
+    )
+    assert [s.context for s in combined.statuses] == ["ci/lint", "envbot/infrastructure"]
+
+
+def test_set_status_writes_only_changes_and_fits_github_limits(harness: Harness) -> None:
+    sha = harness.forge.push_commit(BRANCH, "main", files(1), "m").sha
+    for _ in range(3):
+        harness.forge.set_status(sha, "envbot/infrastructure", "pending", "Provisioning")
+    assert harness.status_history(sha) == 1
+    long = harness.forge.set_status(sha, "envbot/infrastructure", "pending", "word " * 100)
+    assert len(long.description) == 140
+    assert harness.forge.commit_status(sha).get("envbot/infrastructure") == long
+    with pytest.raises(ForgeNotFoundError):
+        harness.forge.set_status("f" * 40, "envbot/infrastructure", "success", "no such commit")
+
+
+def test_commit_status_of_an_unknown_ref(harness: Harness) -> None:
+    with pytest.raises(ForgeNotFoundError):
+        harness.forge.commit_status("no-such-branch")
+
+
+# -- merge -----------------------------------------------------------------------------------------------------
+
+
+def test_merge_with_the_expected_head(harness: Harness) -> None:
+    number = open_pr(harness, n=3)
+    pr = harness.forge.get_pull_request(number)
+    base = harness.base_sha()
+    moved = harness.forge.merge(number, "0" * 40)
+    assert moved.outcome is MergeOutcome.HEAD_MOVED and not moved.merged
+    result = harness.forge.merge(number, pr.head_sha)
+    assert result.merged and result.sha == harness.base_sha()
+    assert harness.parents(harness.base_sha()) == (base, pr.head_sha)
+    assert len(harness.forge.list_tree("registry/environments/dev-feature-auth", "main")) == 3
+    done = harness.forge.get_pull_request(number)
+    assert (done.state, done.mergeable, done.head_sha) == ("merged", None, pr.head_sha)
+    again = harness.forge.merge(number, pr.head_sha)  # a retried merge is not an error
+    assert again.merged and again.sha == result.sha
+    assert harness.open_pulls() == []
+
+
+def test_squash_merge_makes_one_commit(harness: Harness) -> None:
+    number = open_pr(harness)
+    base = harness.base_sha()
+    result = harness.forge.merge(number, harness.forge.get_pull_request(number).head_sha, method="squash")
+    assert result.merged and harness.parents(result.sha or "") == (base,)
+
+
+def test_conflicting_pull_request_is_not_mergeable(harness: Harness) -> None:
+    path = "registry/environments/dev-feature-auth/infrastructure/catalog-00.yaml"
+    number = open_pr(harness)
+    harness.forge.push_commit("main", "main", [FileChange.write(path, "kind: Other\n")], "conflicting change")
+    pr = harness.forge.get_pull_request(number)
+    assert pr.mergeable is False
+    result = harness.forge.merge(number, pr.head_sha)
+    assert result.outcome is MergeOutcome.NOT_MERGEABLE and result.sha is None
+    assert harness.forge.read_file(path, "main") == "kind: Other\n"
+
+
+def test_a_new_pull_request_after_a_merge(harness: Harness) -> None:
+    first = open_pr(harness)
+    harness.forge.merge(first, harness.forge.get_pull_request(first).head_sha)
+    second = open_pr(harness, n=5)
+    assert second != first and harness.open_pulls() == [second]
+
+
+# -- permissions -----------------------------------------------------------------------------------------------
+
+
+def test_permission(harness: Harness) -> None:
+    for user, role in (("alice", Permission.ADMIN), ("bob", Permission.WRITE), ("carol", Permission.TRIAGE)):
+        harness.grant(user, role)
+    assert harness.forge.permission("alice") is Permission.ADMIN
+    assert harness.forge.permission("bob") >= Permission.WRITE
+    assert harness.forge.permission("carol") < Permission.WRITE
+    assert harness.forge.permission("mallory") is Permission.NONE
