@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot import __version__
-from bot.errors import UserError
+from bot.errors import PermanentError, TransientError, UserError
 
 if TYPE_CHECKING:
     from bot.catalog.model import CatalogSet
@@ -269,6 +269,129 @@ def bootstrap(platform_repo: str, app_repo: str, revision: str, out_dir: Path) -
         click.echo(f"wrote {out_dir.as_posix()}/{rendered.repo.value}/{rendered.path}")
 
 
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("envbot.yaml"),
+    show_default=True,
+    help="The envbot configuration: repositories, catalogs, cluster, timeouts.",
+)
+WAIT_OPTION = click.option(
+    "--wait/--no-wait", default=False, help="Keep reconciling until Ready, Failed or Deleted (or timeouts.wait)."
+)
+
+
+def _reconciler(config_file: Path) -> tuple[Any, Any]:
+    from bot.config import load_config
+    from bot.connect import build_reconciler
+
+    config = load_config(config_file)
+    return config, build_reconciler(config)
+
+
+def _print_passes(reconciler: Any, config: Any, name: str, request: Any, wait: bool) -> None:
+    from bot.reconcile.runner import utc_now
+    from bot.report.status import status_row, status_table
+
+    final = reconciler.run(
+        name,
+        request,
+        wait=wait,
+        timeout=config.timeouts.wait,
+        poll_interval=config.timeouts.poll_interval.total_seconds(),
+    )
+    _console().print(status_table([status_row(final.decision, final.outcomes)], utc_now()))
+    if final.decision.failure:
+        raise UserError(f"environment {name} is Failed: {final.decision.failure}")
+
+
+@cli.command("provision")
+@click.argument("env_file", type=click.Path(path_type=Path, dir_okay=False))
+@CONFIG_OPTION
+@WAIT_OPTION
+def provision(env_file: Path, config_file: Path, wait: bool) -> None:
+    """Provision or update the environment ENV_FILE describes: phase 1, then phase 2."""
+    from bot.environment.bind import bind_environment
+    from bot.environment.spec import parse_environment
+
+    config, reconciler = _reconciler(config_file)
+    environment = parse_environment(_read_text(env_file, "environment file"), env_file.as_posix())
+    bind_environment(environment, reconciler.catalogs)
+    _print_passes(reconciler, config, environment.name, environment, wait)
+
+
+@cli.command("destroy")
+@click.argument("name")
+@CONFIG_OPTION
+@WAIT_OPTION
+@click.option("--requested-by", default="envbot cli", show_default=True, help="Who asks, for the record.")
+def destroy(name: str, config_file: Path, wait: bool, requested_by: str) -> None:
+    """Destroy an environment: applications first, then infrastructure, then its record."""
+    config, reconciler = _reconciler(config_file)
+    reconciler.request_deletion(name, requested_by)
+    _print_passes(reconciler, config, name, None, wait)
+
+
+@cli.command("retry")
+@click.argument("name")
+@CONFIG_OPTION
+@click.option("--requested-by", default="envbot cli", show_default=True, help="Who asks, for the record.")
+def retry(name: str, config_file: Path, requested_by: str) -> None:
+    """Re-enter the failed phase of a Failed environment."""
+    config, reconciler = _reconciler(config_file)
+    reconciler.request_retry(name, requested_by)
+    _print_passes(reconciler, config, name, None, False)
+
+
+@cli.command("reconcile")
+@click.argument("name", required=False)
+@CONFIG_OPTION
+@WAIT_OPTION
+def reconcile(name: str | None, config_file: Path, wait: bool) -> None:
+    """Move one environment (or all of them) forward from what git and the cluster say now."""
+    config, reconciler = _reconciler(config_file)
+    names = [name] if name else list(reconciler.environments(reconciler.snapshot()))
+    for each in names:
+        _print_passes(reconciler, config, each, None, wait)
+
+
+@cli.command("status")
+@click.argument("name", required=False)
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(name: str | None, config_file: Path, as_json: bool) -> None:
+    """Show each environment: phase, since when, what it waits on, its pull requests. Changes nothing."""
+    import json
+
+    from bot.reconcile.runner import utc_now
+    from bot.report.status import status_row, status_table
+
+    _, reconciler = _reconciler(config_file)
+    rows = [status_row(d) for d in reconciler.decisions([name] if name else None)]
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+    else:
+        _console().print(status_table(rows, utc_now()))
+
+
+@cli.command("demo")
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), help="A new folder for the repositories.")
+@click.option(
+    "--environment",
+    "environment_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("examples/dev-feature-auth.yaml"),
+    show_default=True,
+)
+@CATALOGS_OPTION
+def demo(workdir: Path | None, environment_file: Path, catalogs_dir: Path) -> None:
+    """Provision and destroy the example environment on local repositories with a simulated cluster."""
+    from bot.demo import run_demo
+
+    run_demo(workdir, catalogs_dir, environment_file, _console())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it."""
     try:
@@ -285,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except TransientError as exc:
+        click.echo(f"error: {exc} (a temporary fault; try again later)", err=True)
+        return 1
+    except PermanentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
     return 0
 
 

@@ -454,7 +454,8 @@ def application_verdict(app: ObservedObject, now: dt.datetime, policy: VerdictPo
         )
     if sync == "Synced" and health == "Healthy":
         at = f" at revision {_short(sync_revision)}" if sync_revision else ""
-        return Verdict(ref, ApplicationState.HEALTHY, f"Synced and Healthy{at}")
+        healthy_since = parse_time(_get(status, "health", "lastTransitionTime"))
+        return Verdict(ref, ApplicationState.HEALTHY, f"Synced and Healthy{at}", since=healthy_since)
     if health == "Suspended":
         return Verdict(
             ref,

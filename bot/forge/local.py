@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import re
@@ -134,6 +135,19 @@ class LocalForge:
 
     def __repr__(self) -> str:
         return f"LocalForge({self.location!r})"
+
+    @classmethod
+    def initialize(
+        cls, path: Path, files: Mapping[str, str], *, branch: str = "main", message: str = "Initial commit"
+    ) -> LocalForge:
+        """Create a bare repository at ``path`` whose ``branch`` holds ``files`` in one first commit."""
+        path.mkdir(parents=True, exist_ok=False)
+        git.Repo.init(path, bare=True, initial_branch=branch).close()
+        forge = cls(path)
+        forge._check_branch(branch)
+        commit = forge._commit_tree(forge._build_tree(None, dict(files)), [], message)
+        forge._update_refs([_Update(f"refs/heads/{branch}", commit, None)])
+        return forge
 
     def close(self) -> None:
         """Release git processes and the temporary mirror, if any."""
@@ -344,6 +358,25 @@ class LocalForge:
                 continue
             return MergeResult(MergeOutcome.MERGED, sha=merged, message="merged")
         raise ForgeUnavailableError(f"could not merge #{number}: too many concurrent writers")
+
+    def history(self, branch: str, limit: int = 50) -> tuple[tuple[str, dt.datetime, str], ...]:
+        """First-parent history of ``branch``, newest first: (short SHA, commit time, title) for people to read.
+
+        For a merge commit the title is the pull request's, taken from the commit body.
+        """
+        self._sync()
+        sha = self._branch(branch)
+        if sha is None:
+            return ()
+        out = self._git("log", "--first-parent", f"--max-count={limit}", "--format=%h%x00%cI%x00%s%x00%b%x1e", sha)
+        entries = []
+        for record in out.split("\x1e"):
+            if not record.strip():
+                continue
+            short, when, subject, body = [*record.strip("\n").split("\0"), "", "", ""][:4]
+            title = body.strip().splitlines()[0] if subject.startswith("Merge pull request") and body.strip() else ""
+            entries.append((short, dt.datetime.fromisoformat(when), f"{subject}: {title}" if title else subject))
+        return tuple(entries)
 
     def permission(self, user: str) -> Permission:
         self._sync()

@@ -1,6 +1,6 @@
 """Rendering: environments and catalogs into the files of the platform and app GitOps repositories."""
 
-from bot.render.renderer import Pending, RenderedFile, RenderResult, Repo, record_document, render_environment
+from bot.render.renderer import Pending, RenderedFile, RenderResult, Repo, render_environment
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
 
 __all__ = [
@@ -11,6 +11,5 @@ __all__ = [
     "RenderedFile",
     "Repo",
     "WorkspaceApi",
-    "record_document",
     "render_environment",
 ]

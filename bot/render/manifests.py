@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.catalog.model import Catalog, ParameterType, TerraformSource
 from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
+from bot.environment.record import Intent
 from bot.errors import TemplateRenderError
 from bot.render.settings import RenderSettings, object_name
 
@@ -171,3 +172,15 @@ def with_argocd_finalizer(application: dict[str, Any]) -> dict[str, Any]:
         finalizers.append(ARGOCD_FINALIZER)
         metadata["finalizers"] = finalizers
     return {**application, "metadata": metadata}
+
+
+RETRY_ANNOTATION = "envbot.io/retry"
+
+
+def stamp_retry(document: dict[str, Any], retry: Intent | None) -> dict[str, Any]:
+    """Annotate an object with the retry count, so a retry changes its generation and the controller re-runs it."""
+    if retry is None:
+        return document
+    metadata = dict(document["metadata"])
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), RETRY_ANNOTATION: str(retry.count)}
+    return {**document, "metadata": metadata}

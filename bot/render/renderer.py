@@ -12,7 +12,7 @@ from bot.catalog import konstruct
 from bot.catalog.model import Catalog, CatalogType, ParameterType
 from bot.catalog.values import problem_with_value
 from bot.environment.model import BoundCatalog, BoundEnvironment, Environment, OutputRef, SecretRef
-from bot.environment.spec import environment_to_document
+from bot.environment.record import Intent, record_text
 from bot.errors import UserError
 from bot.render.manifests import (
     build_workspace,
@@ -20,13 +20,13 @@ from bot.render.manifests import (
     envbot_labels,
     is_application,
     stamp_object,
+    stamp_retry,
     with_argocd_finalizer,
 )
 from bot.render.settings import RenderSettings
 from bot.render.templating import render_template
 
 KnownOutputs = Mapping[str, Mapping[str, Any]]
-RECORD_KIND = "EnvironmentRecord"
 
 
 class Repo(enum.StrEnum):
@@ -77,14 +77,26 @@ def render_environment(
     bound: BoundEnvironment,
     known_outputs: KnownOutputs | None = None,
     settings: RenderSettings | None = None,
+    *,
+    deletion: Intent | None = None,
+    retry: Intent | None = None,
 ) -> RenderResult:
-    """Render both repositories' files. Parts that wait on unknown outputs are left out and reported pending."""
+    """Render both repositories' files. Parts that wait on unknown outputs are left out and reported pending.
+
+    ``deletion`` and ``retry`` are the intents kept in the record; a retry also stamps every Workspace and
+    Application with its count, so the controllers see a new generation and try again.
+    """
     settings = settings or RenderSettings()
     outputs = _checked_outputs(bound, known_outputs or {})
     environment = bound.environment
     layout = settings.layout
     platform: list[RenderedFile] = [
-        RenderedFile(Repo.PLATFORM, layout.record_path(environment.name), record_text(bound), None)
+        RenderedFile(
+            Repo.PLATFORM,
+            layout.record_path(environment.name),
+            record_text(bound, deletion=deletion, retry=retry),
+            None,
+        )
     ]
     apps: list[RenderedFile] = []
     pending: list[Pending] = []
@@ -95,7 +107,7 @@ def render_environment(
             if waiting:
                 pending.extend(Pending(catalog.name, "infrastructure", ref, p) for p, ref in waiting)
             else:
-                workspace = build_workspace(environment, catalog, values, settings)
+                workspace = stamp_retry(build_workspace(environment, catalog, values, settings), retry)
                 platform.append(
                     RenderedFile(
                         Repo.PLATFORM,
@@ -118,7 +130,7 @@ def render_environment(
             if waiting:
                 pending.extend(Pending(catalog.name, "applications", ref, p) for p, ref in waiting)
                 continue
-            apps.extend(_render_templates(environment, catalog, values, own_outputs, settings))
+            apps.extend(_render_templates(environment, catalog, values, own_outputs, settings, retry))
     return RenderResult(platform=tuple(platform), apps=tuple(apps), pending=tuple(pending))
 
 
@@ -198,6 +210,7 @@ def _render_templates(
     values: Mapping[str, Any],
     own_outputs: Mapping[str, Any],
     settings: RenderSettings,
+    retry: Intent | None,
 ) -> list[RenderedFile]:
     labels = envbot_labels(environment.name, catalog.name)
     params = _template_params(catalog, values)
@@ -232,7 +245,7 @@ def _render_templates(
         for document in render_template(template.source, where, context):
             if isinstance(document, dict) and is_application(document):
                 stamped = stamp_object(document, labels, namespace=settings.argocd_namespace, where=where)
-                applications.append(with_argocd_finalizer(stamped))
+                applications.append(stamp_retry(with_argocd_finalizer(stamped), retry))
             else:
                 others.append(stamp_object(document, labels, namespace=environment.namespace, where=where))
     layout = settings.layout
@@ -256,20 +269,3 @@ def _render_templates(
             )
         )
     return files
-
-
-def record_document(bound: BoundEnvironment) -> dict[str, Any]:
-    """The environment record: the request as given, and which catalog versions it was rendered from."""
-    return {
-        "apiVersion": "envbot.io/v1alpha1",
-        "kind": RECORD_KIND,
-        "environment": environment_to_document(bound.environment),
-        "catalogs": {
-            item.name: {"version": item.catalog.version, "digest": f"sha256:{item.catalog.digest}"}
-            for item in bound.catalogs
-        },
-    }
-
-
-def record_text(bound: BoundEnvironment) -> str:
-    return yamldoc.dump_document(record_document(bound))

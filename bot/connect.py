@@ -1,0 +1,93 @@
+"""Builds what a config names: the two forges, the cluster and the reconciler (clients imported lazily)."""
+
+from __future__ import annotations
+
+import os
+
+from bot.catalog.loader import load_catalogs
+from bot.catalog.model import CatalogSet
+from bot.cluster.protocol import Cluster
+from bot.cluster.verdicts import VerdictPolicy
+from bot.config import ClusterType, Config, RepositoryConfig
+from bot.errors import UserError
+from bot.forge.model import MergeMethod
+from bot.forge.protocol import Forge
+from bot.reconcile.runner import Reconciler
+
+TOKEN_VARIABLES = ("ENVBOT_GITOPS_TOKEN", "GITHUB_TOKEN")
+
+
+def github_token() -> str:
+    """The token for the GitOps repositories, from the environment (never from a file or the command line)."""
+    for variable in TOKEN_VARIABLES:
+        token = os.environ.get(variable, "").strip()
+        if token:
+            return token
+    raise UserError(f"a GitHub repository is configured but none of {', '.join(TOKEN_VARIABLES)} is set")
+
+
+def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
+    if repository.is_github:
+        from bot.forge.github import GitHubForge
+
+        return GitHubForge(repository.repository, github_token(), base_url=config.github_api_url)
+    from bot.forge.errors import ForgeNotFoundError
+    from bot.forge.local import LocalForge
+
+    location = repository.repository
+    if "://" not in location:
+        location = str(config.resolve(location))
+    try:
+        return LocalForge(location)
+    except ForgeNotFoundError as exc:
+        raise UserError(str(exc)) from None
+
+
+def open_cluster(config: Config, platform: Forge, apps: Forge, catalogs: CatalogSet) -> Cluster:
+    cluster = config.cluster
+    if cluster.type is ClusterType.STATIC:
+        from bot.cluster.static import StaticCluster
+
+        return StaticCluster.from_path(config.resolve(cluster.path or "."))
+    if cluster.type is ClusterType.SIMULATED:
+        import datetime as dt
+
+        from bot.simulation import SimulatedCluster
+
+        return SimulatedCluster(
+            platform,
+            apps,
+            catalogs,
+            clock=lambda: dt.datetime.now(dt.UTC),
+            platform_base=config.platform.base_branch,
+            apps_base=config.apps.base_branch,
+            environments_dir=config.render.layout.environments_dir,
+        )
+    from bot.cluster.kube import KubeCluster
+
+    if cluster.kubeconfig or cluster.context:
+        kubeconfig = str(config.resolve(cluster.kubeconfig)) if cluster.kubeconfig else None
+        return KubeCluster.from_kubeconfig(kubeconfig, cluster.context)
+    return KubeCluster.connect()
+
+
+def build_reconciler(config: Config) -> Reconciler:
+    catalogs = load_catalogs(config.resolve(config.catalogs))
+    platform = open_forge(config, config.platform)
+    apps = open_forge(config, config.apps)
+    merge_method: MergeMethod = "squash" if config.merge_method == "squash" else "merge"
+    return Reconciler(
+        platform=platform,
+        apps=apps,
+        cluster=open_cluster(config, platform, apps, catalogs),
+        catalogs=catalogs,
+        settings=config.render,
+        policy=VerdictPolicy(
+            failure_grace=config.timeouts.failure_grace,
+            stuck_deleting_after=config.timeouts.stuck_deleting_after,
+        ),
+        platform_base=config.platform.base_branch,
+        apps_base=config.apps.base_branch,
+        merge_method=merge_method,
+        application_namespace=config.cluster.argocd_namespace,
+    )

@@ -1,0 +1,148 @@
+"""``envbot demo``: the whole lifecycle on local bare repositories and a SIMULATED cluster, with live progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.catalog.loader import load_catalogs
+from bot.environment.bind import bind_environment
+from bot.environment.spec import parse_environment
+from bot.errors import UserError
+from bot.forge.local import LocalForge
+from bot.reconcile.act import Outcome, Progress
+from bot.reconcile.model import Phase
+from bot.reconcile.runner import Pass, Reconciler, utc_now
+from bot.report.status import PHASE_STYLES, status_row, status_table
+from bot.report.text import render_text
+from bot.simulation import SimulatedCluster
+
+DEMO_TIMEOUT = dt.timedelta(minutes=3)
+POLL_SECONDS = 0.25
+
+
+@dataclass
+class _Timeline:
+    """Prints each phase change and each pull request step once, with the time since the start."""
+
+    console: Any
+    started: float = field(default_factory=time.monotonic)
+    phases: list[Phase] = field(default_factory=list)
+    shown: set[tuple[str, int, str]] = field(default_factory=set)
+    last_wait: str = ""
+    status: Any = None
+
+    def stamp(self) -> str:
+        return f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]"
+
+    def __call__(self, current: Pass) -> None:
+        from rich.markup import escape
+
+        decision = current.decision
+        if not self.phases or self.phases[-1] is not decision.phase:
+            self.phases.append(decision.phase)
+            style = PHASE_STYLES.get(decision.phase, "cyan")
+            self.console.print(f"{self.stamp()}  [{style}]{decision.phase.value}[/{style}]")
+        for outcome in current.outcomes:
+            self.outcome(outcome)
+        if self.status is not None and decision.waiting_on != self.last_wait:
+            self.last_wait = decision.waiting_on
+            self.status.update(f"waiting on {escape(decision.waiting_on)}")
+
+    def outcome(self, outcome: Outcome | None) -> None:
+        from rich.markup import escape
+
+        if outcome is None or outcome.pull_request is None:
+            return
+        if outcome.progress not in (Progress.MERGED, Progress.OPEN):
+            return
+        key = (outcome.proposal.branch, outcome.pull_request.number, outcome.progress.value)
+        if key in self.shown:
+            return
+        self.shown.add(key)
+        verb = "merged" if outcome.progress is Progress.MERGED else "opened"
+        self.console.print(
+            f"{self.stamp()}    {outcome.proposal.repo.value} pull request #{outcome.pull_request.number} "
+            f"{verb}: {escape(outcome.proposal.title)}"
+        )
+
+
+def _history(console: Any, repositories: dict[str, LocalForge]) -> None:
+    """Both main branches as one timeline, oldest first, so the order across repositories shows."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    entries = [
+        (when, sequence, name, short, subject)
+        for name, forge in repositories.items()
+        for sequence, (short, when, subject) in enumerate(reversed(forge.history("main")))
+    ]
+    table = Table(title="main-branch history of both repositories, oldest first", title_justify="left")
+    for column in ("time", "repository", "commit", "title"):
+        table.add_column(column, overflow="fold")
+    for when, _, name, short, subject in sorted(entries, key=lambda e: (e[0], e[1])):
+        table.add_row(when.strftime("%H:%M:%S"), name, short, escape(subject))
+    console.print(table)
+
+
+def run_demo(workdir: Path | None, catalogs_dir: Path, environment_file: Path, console: Any) -> Path:
+    """Provision the example environment through every phase, show it, then destroy it; returns the workdir."""
+    catalogs = load_catalogs(catalogs_dir)
+    try:
+        text = environment_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{environment_file}: environment file not found") from None
+    environment = parse_environment(text, environment_file.as_posix())
+    bind_environment(environment, catalogs)
+
+    if workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix="envbot-demo-"))
+    elif workdir.exists() and any(workdir.iterdir()):
+        raise UserError(f"{workdir}: the demo needs a new or empty folder")
+    readme = render_text("demo_repository_readme.md.j2")
+    platform = LocalForge.initialize(workdir / "platform.git", {"README.md": readme})
+    apps = LocalForge.initialize(workdir / "apps.git", {"README.md": readme})
+    cluster = SimulatedCluster(platform, apps, catalogs, clock=utc_now)
+    reconciler = Reconciler(platform=platform, apps=apps, cluster=cluster, catalogs=catalogs)
+
+    console.print(render_text("demo_banner.txt.j2", workdir=workdir.as_posix(), environment=environment.name))
+    timeline = _Timeline(console)
+    with console.status("starting", spinner="dots") as status:
+        timeline.status = status
+        final = reconciler.run(
+            environment.name,
+            environment,
+            wait=True,
+            timeout=DEMO_TIMEOUT,
+            poll_interval=POLL_SECONDS,
+            on_pass=timeline,
+        )
+    if final.decision.phase is not Phase.READY:
+        raise UserError(
+            f"demo: environment {environment.name} ended {final.decision.phase.value}: {final.decision.waiting_on}"
+        )
+    console.print()
+    console.print(status_table([status_row(final.decision)], utc_now()))
+
+    console.print()
+    console.print(f"[bold]Destroying {environment.name}[/bold]: applications first, then infrastructure.")
+    timeline.outcome(reconciler.request_deletion(environment.name, requested_by="envbot demo"))
+    with console.status("starting cleanup", spinner="dots") as status:
+        timeline.status = status
+        final = reconciler.run(
+            environment.name, wait=True, timeout=DEMO_TIMEOUT, poll_interval=POLL_SECONDS, on_pass=timeline
+        )
+    if final.decision.phase is not Phase.DELETED:
+        raise UserError(f"demo: cleanup of {environment.name} ended {final.decision.phase.value}")
+    console.print()
+    _history(console, {"platform": platform, "apps": apps})
+    console.print()
+    console.print(f"Phases: {' → '.join(p.value for p in timeline.phases)}")
+    console.print(render_text("demo_done.txt.j2", workdir=workdir.as_posix()))
+    platform.close()
+    apps.close()
+    return workdir

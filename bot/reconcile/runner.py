@@ -1,0 +1,192 @@
+"""The reconcile loop: observe through the forges and the cluster, decide, act, and do it again until settled."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from bot.catalog.model import CatalogSet
+from bot.cluster.protocol import Cluster
+from bot.cluster.snapshot import ObservedSnapshot, observe
+from bot.cluster.verdicts import VerdictPolicy
+from bot.environment.bind import check_environment
+from bot.environment.model import Environment
+from bot.environment.record import Intent, Record, parse_record
+from bot.errors import EnvironmentSpecError, UserError
+from bot.forge.model import MergeMethod
+from bot.forge.protocol import Forge
+from bot.reconcile.act import Outcome, carry_out
+from bot.reconcile.decide import decide, deletion_proposal, retry_proposal
+from bot.reconcile.model import Decision, Observation, Phase, Proposal
+from bot.render.renderer import Repo
+from bot.render.settings import RenderSettings
+
+Clock = Callable[[], dt.datetime]
+ProgressHook = Callable[["Pass"], None]
+MAX_ACTIONS_PER_RUN = 50
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One observe → decide → act round for one environment."""
+
+    decision: Decision
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def moved_on(self) -> bool:
+        return any(o.progress.moved_on for o in self.outcomes)
+
+
+@dataclass
+class Reconciler:
+    """Drives environments through their phases; all state is read back from git, the forges and the cluster."""
+
+    platform: Forge
+    apps: Forge
+    cluster: Cluster
+    catalogs: CatalogSet
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    policy: VerdictPolicy = field(default_factory=VerdictPolicy)
+    platform_base: str = "main"
+    apps_base: str = "main"
+    merge_method: MergeMethod = "merge"
+    application_namespace: str | None = None
+    clock: Clock = utc_now
+    sleep: Callable[[float], None] = time.sleep
+
+    # -- observe ---------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> ObservedSnapshot:
+        """Every environment's Workspaces and Applications: one list call per kind."""
+        return observe(self.cluster, application_namespace=self.application_namespace)
+
+    def _files(self, forge: Forge, base: str, name: str) -> dict[str, str]:
+        folder = self.settings.layout.environment_dir(name)
+        files: dict[str, str] = {}
+        for path in forge.list_tree(folder, base):
+            content = forge.read_file(path, base)
+            if content is not None:
+                files[path] = content
+        return files
+
+    def observe(
+        self, name: str, request: Environment | None = None, snapshot: ObservedSnapshot | None = None
+    ) -> Observation:
+        """Read what one environment looks like now."""
+        snapshot = snapshot if snapshot is not None else self.snapshot()
+        platform_files = self._files(self.platform, self.platform_base, name)
+        app_files = self._files(self.apps, self.apps_base, name)
+        record_path = self.settings.layout.record_path(name)
+        record: Record | None = None
+        problems: list[str] = []
+        if record_path in platform_files:
+            try:
+                record = parse_record(platform_files[record_path], record_path)
+            except EnvironmentSpecError as exc:
+                problems.extend(exc.problems)
+        wanted = request if request is not None else (record.environment if record else None)
+        bound = None
+        if wanted is not None:
+            found, bound = check_environment(wanted, self.catalogs)
+            problems.extend(str(p) for p in found)
+        return Observation(
+            name=name,
+            bound=bound if not problems else None,
+            record=record,
+            platform_files=platform_files,
+            app_files=app_files,
+            workspaces=snapshot.workspaces_of(name),
+            applications=snapshot.applications_of(name),
+            now=self.clock(),
+            problems=tuple(problems),
+        )
+
+    def environments(self, snapshot: ObservedSnapshot | None = None) -> tuple[str, ...]:
+        """Every environment with a record on the platform base branch or objects in the cluster."""
+        root = self.settings.layout.environments_dir
+        names = {
+            path[len(root) + 1 :].split("/")[0]
+            for path in self.platform.list_tree(root, self.platform_base)
+            if path.endswith("/environment.yaml")
+        }
+        if snapshot is not None:
+            names.update(snapshot.environments)
+        return tuple(sorted(names))
+
+    # -- act -------------------------------------------------------------------------------------------------
+
+    def _carry_out(self, proposal: Proposal) -> Outcome:
+        if proposal.repo is Repo.PLATFORM:
+            return carry_out(proposal, self.platform, self.platform_base, self.merge_method)
+        return carry_out(proposal, self.apps, self.apps_base, self.merge_method)
+
+    def step(self, name: str, request: Environment | None = None) -> Pass:
+        """One observe → decide → act round."""
+        observation = self.observe(name, request)
+        decision = decide(observation, self.settings, self.policy)
+        return Pass(decision, tuple(self._carry_out(p) for p in decision.proposals))
+
+    def run(
+        self,
+        name: str,
+        request: Environment | None = None,
+        *,
+        wait: bool = False,
+        timeout: dt.timedelta | None = None,
+        poll_interval: float = 5.0,
+        on_pass: ProgressHook | None = None,
+    ) -> Pass:
+        """Reconcile until nothing moves any more; with ``wait``, until Ready, Failed or Deleted (or timeout)."""
+        deadline = self.clock() + timeout if timeout is not None else None
+        actions = 0
+        while True:
+            current = self.step(name, request)
+            if on_pass is not None:
+                on_pass(current)
+            actions += sum(1 for outcome in current.outcomes if outcome.progress.moved_on)
+            if actions > MAX_ACTIONS_PER_RUN:
+                raise UserError(f"environment {name}: more than {MAX_ACTIONS_PER_RUN} merges in one run; stopping")
+            if current.moved_on:
+                continue
+            if not wait or current.decision.phase.settled:
+                return current
+            if deadline is not None and self.clock() >= deadline:
+                return current
+            self.sleep(poll_interval)
+
+    # -- intents ---------------------------------------------------------------------------------------------
+
+    def request_deletion(self, name: str, requested_by: str) -> Outcome | None:
+        """Record a destroy request (a merged pull request); None when it is recorded already or nothing is left.
+
+        Without a record there is nothing to mark: the following reconcile cleans up whatever is still labelled
+        for the environment, or reports it Deleted, so re-running a destroy that finished is harmless.
+        """
+        observation = self.observe(name)
+        if observation.record is None:
+            return None
+        intent = Intent(requested_at=self.clock(), requested_by=requested_by)
+        proposal = deletion_proposal(observation, self.settings.layout.record_path(name), intent)
+        return self._carry_out(proposal) if proposal is not None else None
+
+    def request_retry(self, name: str, requested_by: str) -> Outcome | None:
+        """Bump the retry count of a Failed environment so every controller tries again."""
+        observation = self.observe(name)
+        decision = decide(observation, self.settings, self.policy)
+        if decision.phase is not Phase.FAILED:
+            raise UserError(f"environment {name} is {decision.phase.value}, not Failed; there is nothing to retry")
+        proposal = retry_proposal(observation, self.settings, self.policy, requested_by)
+        return self._carry_out(proposal) if proposal is not None else None
+
+    def decisions(self, names: Iterable[str] | None = None) -> list[Decision]:
+        """The current decision of each environment, without acting (for status)."""
+        snapshot = self.snapshot()
+        chosen = list(names) if names is not None else list(self.environments(snapshot))
+        return [decide(self.observe(n, snapshot=snapshot), self.settings, self.policy) for n in chosen]

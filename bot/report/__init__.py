@@ -1,0 +1,1 @@
+"""Reporting: pull request text, status tables, comments and summaries, from template files."""

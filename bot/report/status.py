@@ -1,0 +1,85 @@
+"""Status rows for people and machines: the table ``envbot status`` prints and the JSON it writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cluster.verdicts import format_duration
+from bot.reconcile.act import Outcome
+from bot.reconcile.model import Decision, Phase
+
+PHASE_STYLES = {
+    Phase.READY: "green",
+    Phase.FAILED: "bold red",
+    Phase.DELETED: "dim",
+    Phase.DELETING: "yellow",
+}
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One environment as ``envbot status`` shows it."""
+
+    environment: str
+    phase: Phase
+    since: dt.datetime | None
+    waiting_on: str
+    pull_requests: tuple[str, ...]
+    failure: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "phase": self.phase.value,
+            "since": self.since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if self.since else None,
+            "waitingOn": self.waiting_on,
+            "pullRequests": list(self.pull_requests),
+            "failure": self.failure,
+        }
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    pull_request = outcome.pull_request
+    where = pull_request.url or f"#{pull_request.number}" if pull_request is not None else outcome.proposal.branch
+    return f"{outcome.proposal.repo.value} {where} ({outcome.progress.value})"
+
+
+def status_row(decision: Decision, outcomes: Sequence[Outcome] = ()) -> StatusRow:
+    pull_requests = tuple(describe_outcome(o) for o in outcomes) or tuple(
+        f"{p.repo.value} {p.branch} (to open)" for p in decision.proposals
+    )
+    return StatusRow(
+        environment=decision.name,
+        phase=decision.phase,
+        since=decision.since,
+        waiting_on=decision.waiting_on,
+        pull_requests=pull_requests,
+        failure=decision.failure,
+    )
+
+
+def since_text(since: dt.datetime | None, now: dt.datetime) -> str:
+    return f"{format_duration(now - since)} ago" if since is not None else "-"
+
+
+def status_table(rows: Iterable[StatusRow], now: dt.datetime) -> Any:
+    """A rich Table: environment, phase, since when, what it waits on, the pull requests."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="envbot environments", title_justify="left")
+    for column in ("environment", "phase", "since", "waiting on", "pull requests"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = PHASE_STYLES.get(row.phase, "cyan")
+        table.add_row(
+            row.environment,
+            f"[{style}]{row.phase.value}[/{style}]",
+            since_text(row.since, now),
+            escape(row.waiting_on),
+            escape("\n".join(row.pull_requests)) or "-",
+        )
+    return table

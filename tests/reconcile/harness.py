@@ -1,0 +1,165 @@
+"""A small world for reconcile tests: two bare repositories, the simulated cluster, a fake clock, crashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from project_paths import CATALOGS, EXAMPLES
+
+from bot.catalog import load_catalogs
+from bot.catalog.model import CatalogSet
+from bot.cluster.verdicts import VerdictPolicy
+from bot.environment import parse_environment
+from bot.environment.model import Environment
+from bot.forge.errors import ForgeNotFoundError
+from bot.forge.local import LocalForge
+from bot.forge.model import PullRequest
+from bot.reconcile.runner import Reconciler
+from bot.simulation import SimulatedCluster
+
+T = TypeVar("T")
+START = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    """Time that moves only when someone sleeps; thread-safe enough for the race test."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += dt.timedelta(seconds=seconds)
+
+
+class Crash(Exception):  # noqa: N818 - the name reads as what happened
+    """The process died right after an action."""
+
+
+@dataclass
+class Budget:
+    """How many writes may happen before the simulated crash; None: no crash."""
+
+    left: int | None = None
+    spent: int = 0
+
+    def spend(self) -> None:
+        self.spent += 1
+        if self.left is not None:
+            self.left -= 1
+            if self.left <= 0:
+                self.left = None
+                raise Crash(f"crash after action {self.spent}")
+
+
+WRITES = frozenset({"push_commit", "ensure_pull_request", "set_status", "upsert_comment", "merge"})
+
+
+class CrashingForge:
+    """A forge that performs each write and then, when the budget runs out, 'dies' before returning."""
+
+    def __init__(self, inner: LocalForge, budget: Budget) -> None:
+        self._inner = inner
+        self._budget = budget
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if name not in WRITES:
+            return attribute
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            result = attribute(*args, **kwargs)
+            self._budget.spend()
+            return result
+
+        return write
+
+
+@dataclass
+class World:
+    root: Path
+    catalogs: CatalogSet
+    clock: FakeClock = field(default_factory=FakeClock)
+    cluster: SimulatedCluster | None = None
+
+    @property
+    def platform_path(self) -> Path:
+        return self.root / "platform.git"
+
+    @property
+    def apps_path(self) -> Path:
+        return self.root / "apps.git"
+
+    def forges(self) -> tuple[LocalForge, LocalForge]:
+        return LocalForge(self.platform_path), LocalForge(self.apps_path)
+
+    def reconciler(self, budget: Budget | None = None, policy: VerdictPolicy | None = None) -> Reconciler:
+        platform, apps = self.forges()
+        assert self.cluster is not None
+        wrapped_platform: Any = CrashingForge(platform, budget) if budget else platform
+        wrapped_apps: Any = CrashingForge(apps, budget) if budget else apps
+        return Reconciler(
+            platform=wrapped_platform,
+            apps=wrapped_apps,
+            cluster=self.cluster,
+            catalogs=self.catalogs,
+            policy=policy or VerdictPolicy(),
+            clock=self.clock,
+            sleep=self.clock.sleep,
+        )
+
+    def pull_requests(self, which: str) -> list[PullRequest]:
+        forge = LocalForge(self.platform_path if which == "platform" else self.apps_path)
+        found = []
+        number = 1
+        while True:
+            try:
+                found.append(forge.get_pull_request(number))
+            except ForgeNotFoundError:
+                return found
+            number += 1
+
+    def history(self, which: str) -> list[str]:
+        forge = LocalForge(self.platform_path if which == "platform" else self.apps_path)
+        return [subject for _, _, subject in reversed(forge.history("main"))]
+
+    def main_files(self, which: str) -> dict[str, str]:
+        forge = LocalForge(self.platform_path if which == "platform" else self.apps_path)
+        return {p: forge.read_file(p, "main") or "" for p in forge.list_tree("", "main")}
+
+
+def make_world(root: Path, catalogs: CatalogSet | None = None) -> World:
+    world = World(root=root, catalogs=catalogs or load_catalogs(CATALOGS))
+    platform = LocalForge.initialize(world.platform_path, {"README.md": "platform\n"})
+    apps = LocalForge.initialize(world.apps_path, {"README.md": "apps\n"})
+    world.cluster = SimulatedCluster(platform, apps, world.catalogs, clock=world.clock)
+    return world
+
+
+def seed_environment() -> Environment:
+    path = EXAMPLES / "dev-feature-auth.yaml"
+    return parse_environment(path.read_text(), path.as_posix())
+
+
+def environment(document: dict[str, Any]) -> Environment:
+    return parse_environment(yaml.safe_dump({"kind": "Environment", **document}), "test.yaml")
+
+
+def until_done(command: Callable[[], T], attempts: int = 20) -> T:
+    """Run a command as a supervisor would: after a crash, start it again."""
+    for _ in range(attempts):
+        try:
+            return command()
+        except Crash:
+            continue
+    raise AssertionError("the command never finished")

@@ -1,0 +1,246 @@
+"""End to end on real bare repositories and the simulated cluster: phases, order, updates, failure, cleanup."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from project_paths import EXAMPLES
+
+from bot.cluster.verdicts import VerdictPolicy
+from bot.environment.model import Environment
+from bot.errors import UserError
+from bot.reconcile.model import Phase
+from bot.reconcile.runner import Pass, Reconciler
+from tests.reconcile.harness import (
+    Budget,
+    World,
+    environment,
+    make_world,
+    seed_environment,
+    until_done,
+)
+
+NAME = "dev-feature-auth"
+
+
+def provision(reconciler: Reconciler, request: Environment | None = None, poll: float = 1) -> Pass:
+    return reconciler.run(
+        NAME, request or seed_environment(), wait=True, timeout=dt.timedelta(minutes=30), poll_interval=poll
+    )
+
+
+def destroy(reconciler: Reconciler) -> Pass:
+    reconciler.request_deletion(NAME, requested_by="test")
+    return reconciler.run(NAME, wait=True, timeout=dt.timedelta(minutes=5), poll_interval=1)
+
+
+def test_full_lifecycle_goes_through_every_phase_in_order(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    phases: list[Phase] = []
+
+    def seen(current: Pass) -> None:
+        if not phases or phases[-1] is not current.decision.phase:
+            phases.append(current.decision.phase)
+
+    reconciler = world.reconciler()
+    ready = reconciler.run(NAME, seed_environment(), wait=True, poll_interval=1, on_pass=seen)
+    assert ready.decision.phase is Phase.READY
+    reconciler.request_deletion(NAME, requested_by="test")
+    deleted = reconciler.run(NAME, wait=True, poll_interval=1, on_pass=seen)
+    assert deleted.decision.phase is Phase.DELETED
+    assert phases == [
+        Phase.CREATING,
+        Phase.PROVISIONING_INFRASTRUCTURE,
+        Phase.INFRASTRUCTURE_READY,
+        Phase.DEPLOYING_APPLICATIONS,
+        Phase.READY,
+        Phase.DELETING,
+        Phase.DELETED,
+    ]
+    assert world.history("platform") == [
+        "Initial commit",
+        f"Merge pull request #1 from envbot/{NAME}/infrastructure: envbot: {NAME}: infrastructure",
+        f"Merge pull request #2 from envbot/{NAME}/destroy: envbot: {NAME}: request deletion",
+        f"Merge pull request #3 from envbot/{NAME}/cleanup-infrastructure: envbot: {NAME}: remove infrastructure",
+        f"Merge pull request #4 from envbot/{NAME}/remove-record: envbot: {NAME}: remove environment record",
+    ]
+    assert world.history("apps") == [
+        "Initial commit",
+        f"Merge pull request #1 from envbot/{NAME}/applications: envbot: {NAME}: applications",
+        f"Merge pull request #2 from envbot/{NAME}/cleanup-applications: envbot: {NAME}: remove applications",
+    ]
+    assert set(world.main_files("platform")) == {"README.md"}
+    assert set(world.main_files("apps")) == {"README.md"}
+
+
+def test_infrastructure_merges_before_apps_and_apps_go_before_infrastructure(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = world.reconciler()
+    order: list[tuple[str, str]] = []
+
+    def seen(current: Pass) -> None:
+        for outcome in current.outcomes:
+            if outcome.progress.value == "merged":
+                order.append((outcome.proposal.repo.value, outcome.proposal.step.value))
+
+    reconciler.run(NAME, seed_environment(), wait=True, poll_interval=1, on_pass=seen)
+    reconciler.request_deletion(NAME, requested_by="test")
+    reconciler.run(NAME, wait=True, poll_interval=1, on_pass=seen)
+    assert order == [
+        ("platform", "infrastructure"),
+        ("apps", "applications"),
+        ("apps", "cleanup-applications"),
+        ("platform", "cleanup-infrastructure"),
+        ("platform", "remove-record"),
+    ]
+
+
+def test_the_app_pull_request_waits_on_the_infrastructure_gate(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = world.reconciler()
+    reconciler.run(NAME, seed_environment())  # no waiting: phase 1 merged, Workspaces not Available yet
+    (app_pr,) = world.pull_requests("apps")
+    assert app_pr.state == "open"
+    _, apps = world.forges()
+    gate = apps.commit_status(app_pr.head_sha).get("envbot/infrastructure")
+    assert gate is not None and gate.state == "pending"
+    app_files = apps.list_tree("registry/environments", f"envbot/{NAME}/applications")
+    assert not any("sample-app" in path for path in app_files), "sample-app waits on the RDS endpoint"
+    final = provision(reconciler)
+    assert final.decision.phase is Phase.READY
+    (merged,) = world.pull_requests("apps")
+    assert merged.state == "merged"
+    assert apps.commit_status(merged.head_sha).get("envbot/infrastructure").state == "success"  # type: ignore[union-attr]
+    sample = world.main_files("apps")[f"registry/environments/{NAME}/dev-cluster/sample-app.yaml"]
+    endpoint = world.catalogs.catalogs["rds-postgres"].outputs["endpoint"].example
+    assert endpoint in sample
+
+
+def test_yaml_only_environment_skips_infrastructure(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    request = environment(
+        {"name": "apps-only", "catalogs": [{"name": "sample-app", "parameters": {"databaseEndpoint": "db.example"}}]}
+    )
+    final = world.reconciler().run("apps-only", request, wait=True, poll_interval=1)
+    assert final.decision.phase is Phase.READY
+    assert not any("/infrastructure/" in p for p in world.main_files("platform"))
+
+
+def test_iac_only_environment_skips_applications(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    request = environment(
+        {"name": "bucket", "catalogs": [{"name": "s3-bucket", "parameters": {"bucketName": "b-one"}}]}
+    )
+    final = world.reconciler().run("bucket", request, wait=True, poll_interval=1)
+    assert final.decision.phase is Phase.READY
+    assert world.pull_requests("apps") == []
+
+
+def test_changed_parameters_go_through_an_update_pull_request(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = world.reconciler()
+    assert provision(reconciler).decision.phase is Phase.READY
+    document = yaml.safe_load((EXAMPLES / "dev-feature-auth.yaml").read_text())
+    document["catalogs"][0]["parameters"]["allocatedStorage"] = 50
+    document["catalogs"][2]["parameters"]["replicas"] = 3
+    updated = environment({k: v for k, v in document.items() if k != "kind"})
+    assert provision(reconciler, updated).decision.phase is Phase.READY
+    titles = [pr.title for pr in world.pull_requests("platform")]
+    assert titles == [f"envbot: {NAME}: infrastructure", f"envbot: {NAME}: infrastructure update"]
+    workspace = world.main_files("platform")[f"registry/environments/{NAME}/infrastructure/rds-postgres.yaml"]
+    assert "allocated_storage: 50" in workspace
+    assert "replicaCount: 3" in world.main_files("apps")[f"registry/environments/{NAME}/dev-cluster/sample-app.yaml"]
+    # A rerun with nothing changed writes nothing.
+    before = world.history("platform"), world.history("apps")
+    provision(reconciler, updated)
+    assert (world.history("platform"), world.history("apps")) == before
+
+
+def test_failing_workspace_makes_the_environment_failed_and_retry_reenters(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    assert world.cluster is not None
+    policy = VerdictPolicy(failure_grace=dt.timedelta(minutes=5))
+    reconciler = world.reconciler(policy=policy)
+    world.cluster.fail_workspaces = {f"{NAME}-rds-postgres": "apply failed: InvalidParameterCombination"}
+    final = provision(reconciler, poll=30)
+    assert final.decision.phase is Phase.FAILED
+    assert f"{NAME}-rds-postgres" in final.decision.waiting_on
+    assert "InvalidParameterCombination" in (final.decision.failure or "")
+    outcome = reconciler.request_retry(NAME, requested_by="test")
+    assert outcome is not None and outcome.progress.value == "merged"
+    world.cluster.fail_workspaces = {}  # the person fixed the cause; the retry gives Terraform a new generation
+    final = provision(reconciler)
+    assert final.decision.phase is Phase.READY
+    workspace = world.main_files("platform")[f"registry/environments/{NAME}/infrastructure/rds-postgres.yaml"]
+    assert 'envbot.io/retry: "1"' in workspace
+    with pytest.raises(UserError, match="is Ready, not Failed"):
+        reconciler.request_retry(NAME, requested_by="test")
+
+
+def lifecycle_state(world: World) -> tuple[object, ...]:
+    return (
+        [(pr.title, pr.state) for pr in world.pull_requests("platform")],
+        [(pr.title, pr.state) for pr in world.pull_requests("apps")],
+        world.history("platform"),
+        world.history("apps"),
+    )
+
+
+def test_a_crash_after_any_single_action_converges_without_duplicates(tmp_path: Path) -> None:
+    reference = make_world(tmp_path / "reference")
+    counter = Budget()
+    assert provision(reference.reconciler(counter)).decision.phase is Phase.READY
+    assert destroy(reference.reconciler(counter)).decision.phase is Phase.DELETED
+    expected = lifecycle_state(reference)
+    total = counter.spent
+    assert total >= 10
+    for crash_after in range(1, total + 1):
+        world = make_world(tmp_path / f"crash-{crash_after}", reference.catalogs)
+        budget = Budget(left=crash_after)
+        ready = until_done(lambda w=world, b=budget: provision(w.reconciler(b)))
+        assert ready.decision.phase is Phase.READY
+        deleted = until_done(lambda w=world, b=budget: destroy(w.reconciler(b)))
+        assert deleted.decision.phase is Phase.DELETED
+        assert budget.left is None and budget.spent >= crash_after, f"no crash with a budget of {crash_after}"
+        assert lifecycle_state(world) == expected, f"crash after action {crash_after} left a different history"
+
+
+def test_two_reconcilers_racing_make_one_pull_request_per_phase(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    request = seed_environment()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def race() -> None:
+        reconciler = world.reconciler()
+        try:
+            barrier.wait()
+            for _ in range(3):
+                reconciler.step(NAME, request)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert provision(world.reconciler()).decision.phase is Phase.READY
+    assert [pr.title for pr in world.pull_requests("platform")] == [f"envbot: {NAME}: infrastructure"]
+    assert [pr.title for pr in world.pull_requests("apps")] == [f"envbot: {NAME}: applications"]
+    assert len(world.history("platform")) == 2 and len(world.history("apps")) == 2
+
+
+def test_destroying_an_environment_that_is_gone_reports_it_deleted(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = world.reconciler()
+    assert reconciler.request_deletion("nope", requested_by="test") is None
+    final = reconciler.run("nope", wait=True)
+    assert final.decision.phase is Phase.DELETED
+    assert final.decision.waiting_on == "no record, no pull request merged and nothing in the cluster"
+    assert world.pull_requests("platform") == []
