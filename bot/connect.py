@@ -62,6 +62,7 @@ def open_cluster(config: Config, platform: Forge, apps: Forge, catalogs: Catalog
             platform_base=config.platform.base_branch,
             apps_base=config.apps.base_branch,
             environments_dir=config.render.layout.environments_dir,
+            state_file=config.resolve(cluster.path) if cluster.path else None,
         )
     from bot.cluster.kube import KubeCluster
 

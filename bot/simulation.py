@@ -1,19 +1,20 @@
-"""SIMULATION ONLY: a stand-in for Crossplane and Argo CD that applies what is merged on the GitOps main branches.
+"""SIMULATION ONLY: a stand-in for Crossplane and Argo CD that applies what is merged on the GitOps main branches."""
 
-The demo (and tests) point the real reconciler at this instead of a Kubernetes cluster. It reads the base branch
-of both repositories through the Forge protocol, "applies" every Workspace and Argo CD Application it finds
-there, turns Workspaces Available after a delay with the catalogs' example outputs, marks Applications Synced and
-Healthy, and lets objects removed from git linger with a deletionTimestamp for a while, as finalizers would. It
-is never used by the production code paths; it only implements the same ``Cluster`` protocol.
-"""
+# The demo (and tests) point the real reconciler at this instead of a Kubernetes cluster. It reads the base branch
+# of both repositories through the Forge protocol, "applies" every Workspace and Argo CD Application it finds there,
+# turns Workspaces Available after a delay with the catalogs' example outputs, marks Applications Synced and Healthy,
+# and lets objects removed from git linger with a deletionTimestamp for a while, as finalizers would. Production code
+# paths never use it; it only implements the same ``Cluster`` protocol.
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -61,6 +62,8 @@ class SimulatedCluster:
     deletion_delay: dt.timedelta = dt.timedelta(seconds=1.5)
     fail_workspaces: dict[str, str] = field(default_factory=dict)
     """Workspace name → the error its terraform apply reports (for showing failures)."""
+    state_file: Path | None = None
+    """Where the simulation keeps what it has 'applied', so separate CLI runs see one cluster (None: memory)."""
     _tracked: dict[tuple[str, str, str], _Tracked] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -86,7 +89,45 @@ class SimulatedCluster:
 
     def _sync(self) -> list[dict[str, Any]]:
         with self._lock:
-            return self._sync_locked()
+            self._load()
+            observed = self._sync_locked()
+            self._save()
+            return observed
+
+    def _load(self) -> None:
+        if self.state_file is None or not self.state_file.is_file():
+            return
+        entries = json.loads(self.state_file.read_text(encoding="utf-8"))
+        self._tracked = {
+            (e["kind"], e["namespace"], e["name"]): _Tracked(
+                created=dt.datetime.fromisoformat(e["created"]),
+                changed=dt.datetime.fromisoformat(e["changed"]),
+                digest=e["digest"],
+                generation=e["generation"],
+                removed=dt.datetime.fromisoformat(e["removed"]) if e["removed"] else None,
+                last=e["last"],
+            )
+            for e in entries
+        }
+
+    def _save(self) -> None:
+        if self.state_file is None:
+            return
+        entries = [
+            {
+                "kind": kind,
+                "namespace": namespace,
+                "name": name,
+                "created": t.created.isoformat(),
+                "changed": t.changed.isoformat(),
+                "digest": t.digest,
+                "generation": t.generation,
+                "removed": t.removed.isoformat() if t.removed else None,
+                "last": t.last,
+            }
+            for (kind, namespace, name), t in sorted(self._tracked.items())
+        ]
+        self.state_file.write_text(json.dumps(entries, indent=1), encoding="utf-8")
 
     def _sync_locked(self) -> list[dict[str, Any]]:
         now = self.clock()
