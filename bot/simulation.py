@@ -62,6 +62,8 @@ class SimulatedCluster:
     deletion_delay: dt.timedelta = dt.timedelta(seconds=1.5)
     fail_workspaces: dict[str, str] = field(default_factory=dict)
     """Workspace name → the error its terraform apply reports (for showing failures)."""
+    output_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Workspace name → Terraform outputs to report instead of the catalog's examples (for showing changes)."""
     state_file: Path | None = None
     """Where the simulation keeps what it has 'applied', so separate CLI runs see one cluster (None: memory)."""
     _tracked: dict[tuple[str, str, str], _Tracked] = field(default_factory=dict)
@@ -189,6 +191,7 @@ class SimulatedCluster:
                 for out in catalog.outputs.values()
                 if not out.sensitive and out.example is not None
             }
+        outputs.update(self.output_overrides.get(document["metadata"]["name"], {}))
         available = {"type": "Ready", "status": "True", "reason": "Available"}
         return {
             "conditions": [

@@ -244,3 +244,34 @@ def test_destroying_an_environment_that_is_gone_reports_it_deleted(tmp_path: Pat
     assert final.decision.phase is Phase.DELETED
     assert final.decision.waiting_on == "no record, no pull request merged and nothing in the cluster"
     assert world.pull_requests("platform") == []
+
+
+def test_a_changed_output_re_renders_the_app_pull_request(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    assert world.cluster is not None
+    reconciler = world.reconciler()
+    assert provision(reconciler).decision.phase is Phase.READY
+    world.cluster.output_overrides = {f"{NAME}-rds-postgres": {"endpoint": "db-replacement.internal"}}
+    assert provision(reconciler).decision.phase is Phase.READY
+    assert [pr.title for pr in world.pull_requests("apps")] == [
+        f"envbot: {NAME}: applications",
+        f"envbot: {NAME}: applications update",
+    ]
+    sample = world.main_files("apps")[f"registry/environments/{NAME}/dev-cluster/sample-app.yaml"]
+    assert "value: db-replacement.internal" in sample
+
+
+def test_a_hybrid_catalog_deploys_in_both_phases(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    request = environment({"name": "cache", "catalogs": [{"name": "redis-cache", "parameters": {"vpcId": "vpc-0abc"}}]})
+    order: list[str] = []
+
+    def seen(current: Pass) -> None:
+        order.extend(o.proposal.step.value for o in current.outcomes if o.progress.value == "merged")
+
+    final = world.reconciler().run("cache", request, wait=True, poll_interval=1, on_pass=seen)
+    assert final.decision.phase is Phase.READY
+    assert order == ["infrastructure", "applications"]
+    app = world.main_files("apps")["registry/environments/cache/in-cluster/redis-cache.yaml"]
+    endpoint = world.catalogs.catalogs["redis-cache"].outputs["primaryEndpoint"].example
+    assert endpoint in app
