@@ -12,7 +12,7 @@ MAX_ALIASES = 100
 MAX_DEPTH = 64
 
 # A plain (unquoted) scalar is emitted only when every YAML 1.1 and 1.2 reader takes it as this very string.
-_PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*\Z")
 _RESERVED_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"})
 
 

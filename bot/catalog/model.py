@@ -11,8 +11,8 @@ from typing import Any
 
 API_VERSION = "envbot.io/v1alpha1"
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-CAMEL_CASE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+CAMEL_CASE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*\Z")
 MAX_NAME_LENGTH = 63
 
 

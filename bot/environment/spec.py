@@ -38,12 +38,12 @@ _TOP_KEYS = frozenset(
 _CATALOG_KEYS = frozenset({"name", "parameters"})
 _ORIGIN_KEYS = frozenset({"kind", "repository", "branch", "pullRequest"})
 _SECRET_KEYS = frozenset({"backend", "path", "key", "env"})
-_TTL = re.compile(r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
+_TTL = re.compile(r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?\Z")
 _TTL_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60}
-_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_DESCRIPTION = 1000
 DEFAULT_CLUSTER = "in-cluster"
 

@@ -42,7 +42,7 @@ STATE_REF = "refs/envbot/forge"
 published by compare-and-swap on this ref (atomically with the branch it touches, for merges)."""
 
 ZERO = "0" * 40
-_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SHA = re.compile(r"^[0-9a-f]{40}\Z")
 _ATTEMPTS = 20
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ STATUS_STATES: frozenset[str] = frozenset({"pending", "success", "failure", "err
 MAX_STATUS_DESCRIPTION = 140
 """GitHub rejects longer commit status descriptions; both forges cut them to this length."""
 
-_MARKER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+_MARKER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*\Z")
 
 
 @dataclass(frozen=True)

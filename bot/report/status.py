@@ -83,3 +83,23 @@ def status_table(rows: Iterable[StatusRow], now: dt.datetime) -> Any:
             escape("\n".join(row.pull_requests)) or "-",
         )
     return table
+
+
+def summary_markdown(rows: Sequence[StatusRow], now: dt.datetime, headline: str) -> str:
+    """The Actions job summary: a headline and the status table in Markdown."""
+    from bot.report.text import render_text
+
+    return render_text(
+        "job_summary.md.j2",
+        headline=headline,
+        rows=[
+            {
+                "environment": row.environment,
+                "phase": row.phase.value,
+                "since_text": since_text(row.since, now),
+                "waiting_on": row.waiting_on,
+                "pull_requests": row.pull_requests,
+            }
+            for row in rows
+        ],
+    )

@@ -263,6 +263,14 @@ BAD_ENVIRONMENTS = [
         id="unicode-name",
     ),
     pytest.param(
+        {**env({"name": "sample-app", "parameters": {"databaseEndpoint": "x"}}), "name": "dev\n"},
+        [
+            "env.yaml: name: 'dev\\n' is not a DNS-1123 label (lowercase letters, digits and '-', starting and "
+            "ending with a letter or digit)"
+        ],
+        id="trailing-newline-name",
+    ),
+    pytest.param(
         {
             **env({"name": "sample-app", "parameters": {"databaseEndpoint": "x"}}),
             "type": "production",

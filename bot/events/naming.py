@@ -1,0 +1,82 @@
+"""Environment names from branch names: DNS-1123 labels, with a stable hash whenever the branch had to change."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Final
+
+from bot.catalog.model import MAX_NAME_LENGTH
+
+HASH_LENGTH: Final = 8
+MAX_PREFIX_LENGTH: Final = 20
+_READ_AT_MOST: Final = 256
+"""Only this much of a branch name shapes the readable part; the hash always covers all of it."""
+
+_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9-]*", re.ASCII)
+_HASHED_TAIL = re.compile(rf"-[0-9a-f]{{{HASH_LENGTH}}}\Z", re.ASCII)
+_NOT_ALLOWED = re.compile(r"[^a-z0-9]+", re.ASCII)
+_EMPTY_SLUG: Final = "branch"
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """What is wrong with a name prefix such as ``pr-``, or None when it is usable."""
+    if prefix == "":
+        return None
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        return f"is {len(prefix)} characters long; at most {MAX_PREFIX_LENGTH} are allowed"
+    if not _PREFIX.fullmatch(prefix):
+        return f"{prefix!r} must be lowercase letters, digits and '-', starting with a letter or digit"
+    return None
+
+
+def is_label(name: str) -> bool:
+    """True for a DNS-1123 label of at most 63 characters (checked whole: a trailing newline does not pass)."""
+    return len(name) <= MAX_NAME_LENGTH and _LABEL.fullmatch(name) is not None
+
+
+def branch_hash(branch: str) -> str:
+    """A short, stable digest of the whole branch name (any text, lone surrogates included)."""
+    return hashlib.sha256(branch.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LENGTH]
+
+
+def slug(branch: str) -> str:
+    """The readable part: ``feature/Auth_Flow`` → ``feature-auth-flow``; accents dropped, may be empty."""
+    folded = unicodedata.normalize("NFKD", branch[:_READ_AT_MOST]).encode("ascii", "ignore").decode("ascii")
+    return _NOT_ALLOWED.sub("-", folded.lower()).strip("-")
+
+
+def environment_name(branch: str, prefix: str = "") -> str:
+    """The environment of a branch: ``prefix + branch`` when that already is a DNS-1123 label of at most 63
+    characters, else ``prefix + slug + "-" + hash``.
+
+    A name that had to be lowercased, cleaned or shortened always ends in ``-`` and eight hex digits of the
+    branch's SHA-256, and a name kept as it is never does (such a branch is hashed too), so two different
+    branches never share an environment: ``feature/a.b`` and ``feature/a-b`` differ, and neither can collide
+    with a branch literally named like the other's result. ``ValueError`` for an unusable ``prefix``.
+    """
+    problem = prefix_problem(prefix)
+    if problem is not None:
+        raise ValueError(f"environment name prefix {problem}")
+    kept = prefix + branch
+    if is_label(kept) and not _HASHED_TAIL.search(kept):
+        return kept
+    room = MAX_NAME_LENGTH - len(prefix) - 1 - HASH_LENGTH
+    readable = slug(branch)[:room].rstrip("-") or _EMPTY_SLUG
+    name = f"{prefix}{readable}-{branch_hash(branch)}"
+    assert is_label(name), name
+    return name
+
+
+def source_branch(head_ref: str, head_repository: str | None = None, repository: str | None = None) -> str:
+    """The text a pull request's environment is named after: its head branch, or ``owner:branch`` for a fork.
+
+    ``:`` cannot occur in a git branch name, so a fork's ``feature/x`` never shares an environment with the
+    repository's own ``feature/x``.
+    """
+    if head_repository and repository and head_repository.casefold() != repository.casefold():
+        owner = head_repository.partition("/")[0]
+        return f"{owner}:{head_ref}"
+    return head_ref

@@ -1,0 +1,44 @@
+"""The sticky pull request comment and commit status that tell a PR's people how its environment is doing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.forge.model import StatusState
+from bot.reconcile.model import Phase
+from bot.report.status import StatusRow, since_text
+from bot.report.text import render_text
+
+PHASE_ICONS = {
+    Phase.READY: "✅",
+    Phase.FAILED: "❌",
+    Phase.DELETED: "🗑️",
+    Phase.DELETING: "🧹",
+}
+
+
+def comment_marker(environment: str) -> str:
+    """The hidden marker key of an environment's sticky comment."""
+    return f"envbot:status:{environment}"
+
+
+def status_context(environment: str) -> str:
+    """The commit status context envbot sets on the origin pull request's head."""
+    return f"envbot/{environment}"
+
+
+def status_comment(row: StatusRow, now: dt.datetime) -> str:
+    since = since_text(row.since, now) if row.since else ""
+    return render_text("status_comment.md.j2", row=row, since=since, icon=PHASE_ICONS.get(row.phase, "⏳"))
+
+
+def commit_state(phase: Phase) -> StatusState:
+    if phase is Phase.FAILED:
+        return "failure"
+    if phase in (Phase.READY, Phase.DELETED):
+        return "success"
+    return "pending"
+
+
+def commit_description(row: StatusRow) -> str:
+    return f"{row.phase.value}: {row.waiting_on}"

@@ -1,0 +1,742 @@
+"""Events → intents from the real payloads, the events config, authorization, commands resolved, and orphans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.environment.model import Origin, OriginKind
+from bot.errors import UserError
+from bot.events.commands import Command, Ignore, Reply, Setting, help_text
+from bot.events.intents import (
+    BranchRule,
+    Destroy,
+    EventsConfig,
+    InputError,
+    Intent,
+    Provision,
+    Reconcile,
+    Retry,
+    RunCommand,
+    SweepOrphans,
+    authorize,
+    needs_permission,
+    orphan_reason,
+    parse_events_config,
+    resolve_command,
+    to_intent,
+)
+from bot.events.naming import environment_name
+from bot.events.payloads import load_event, parse_event
+from bot.forge.model import Permission
+from tests.events.support import (
+    BRANCH_CREATE,
+    BRANCH_DELETE,
+    DISPATCH,
+    ISSUE_COMMENT,
+    PR_CLOSED,
+    PR_COMMENT,
+    PR_LABELED,
+    PR_MERGED,
+    comment_payload,
+    path_of,
+    payload,
+)
+
+CONFIG = EventsConfig(
+    branches=(
+        BranchRule("feature-*", "environments/feature.yaml"),
+        BranchRule("feature/*", "environments/feature.yaml"),
+        BranchRule("hotfix/*", "environments/hotfix.yaml"),
+    ),
+    default_template="environments/pull-request.yaml",
+)
+
+
+def intent_of(name: str, document: Any, config: EventsConfig = CONFIG) -> Intent:
+    return to_intent(parse_event(name, document), config)
+
+
+def real(name: str, relative: str, config: EventsConfig = CONFIG) -> Intent:
+    return to_intent(load_event(name, path_of(relative)), config)
+
+
+# -- branches and tags ----------------------------------------------------------------------------------------------
+
+
+def test_branch_created_matching_a_pattern_provisions_its_template() -> None:
+    assert real("create", BRANCH_CREATE) == Provision(
+        "feature-branch",
+        "environments/feature.yaml",
+        Origin(OriginKind.BRANCH, repository="bradrydzewski/drone-test-go", branch="feature-branch"),
+        requested_by="bradrydzewski",
+        required=Permission.WRITE,
+        trigger="branch feature-branch created",
+    )
+
+
+def test_the_first_matching_pattern_wins_and_names_are_derived() -> None:
+    document = payload(BRANCH_CREATE)
+    document["ref"] = "hotfix/Login_Bug"
+    intent = intent_of("create", document)
+    assert isinstance(intent, Provision)
+    assert intent.template_path == "environments/hotfix.yaml"
+    assert intent.environment_name == environment_name("hotfix/Login_Bug")
+    assert intent.origin.branch == "hotfix/Login_Bug"
+    prefixed = intent_of("create", document, EventsConfig(branches=CONFIG.branches, name_prefix="pr-"))
+    assert isinstance(prefixed, Provision)
+    assert prefixed.environment_name.startswith("pr-hotfix-login-bug-")
+
+
+def test_branch_created_matching_no_pattern_is_ignored() -> None:
+    document = payload(BRANCH_CREATE)
+    document["ref"] = "docs/readme"
+    intent = intent_of("create", document)
+    assert intent == Ignore("branch docs/readme matches no configured branch pattern")
+    assert isinstance(real("create", BRANCH_CREATE, EventsConfig()), Ignore)
+
+
+def test_patterns_are_case_sensitive_globs() -> None:
+    document = payload(BRANCH_CREATE)
+    document["ref"] = "Feature/x"
+    assert isinstance(intent_of("create", document), Ignore)
+    document["ref"] = "feature/deep/nested"
+    assert isinstance(intent_of("create", document), Provision)
+
+
+def test_branch_created_by_a_bot_is_ignored() -> None:
+    document = payload(BRANCH_CREATE)
+    document["sender"].update(login="dependabot[bot]", type="Bot")
+    document["ref"] = "feature/bump"
+    intent = intent_of("create", document)
+    assert isinstance(intent, Ignore) and "bot" in intent.reason
+
+
+def test_branch_deleted_destroys_its_environment() -> None:
+    assert real("delete", BRANCH_DELETE) == Destroy(
+        "feature-branch",
+        "branch feature-branch was deleted",
+        requested_by="bradrydzewski",
+        trigger="branch feature-branch deleted",
+    )
+
+
+def test_branch_deleted_by_a_bot_still_destroys() -> None:
+    document = payload(BRANCH_DELETE)
+    document["sender"].update(login="github-actions[bot]", type="Bot")
+    assert isinstance(intent_of("delete", document), Destroy)
+
+
+@pytest.mark.parametrize(
+    ("name", "relative"),
+    [
+        ("create", "drone-go-scm/tag_create.json"),
+        ("delete", "drone-go-scm/tag_delete.json"),
+        ("create", "go-playground-webhooks/create.json"),
+        ("delete", "go-playground-webhooks/delete.json"),
+        ("create", "octokit-webhooks/api.github.com/create/payload.json"),
+        ("create", "octokit-webhooks/api.github.com/create/with-description.payload.json"),
+        ("create", "octokit-webhooks/api.github.com/create/with-installation.payload.json"),
+        ("create", "octokit-webhooks/api.github.com/create/with-organization.payload.json"),
+        ("delete", "octokit-webhooks/api.github.com/delete/payload.json"),
+        ("delete", "octokit-webhooks/api.github.com/delete/with-installation.payload.json"),
+        ("delete", "octokit-webhooks/api.github.com/delete/with-organization.payload.json"),
+    ],
+)
+def test_tags_are_ignored(name: str, relative: str) -> None:
+    catch_all = EventsConfig(branches=(BranchRule("*", "t.yaml"),))
+    intent = real(name, relative, catch_all)
+    assert isinstance(intent, Ignore)
+    assert "tags are ignored" in intent.reason
+
+
+# -- pull requests --------------------------------------------------------------------------------------------------
+
+
+def test_merged_pull_request_destroys_the_head_branch_environment() -> None:
+    assert real("pull_request", PR_MERGED) == Destroy(
+        "issue-111-robvanderleek-patch-1",
+        "pull request #117 was merged",
+        requested_by="robvanderleek",
+        pr_number=117,
+        trigger="pull request #117 merged",
+    )
+
+
+def test_merged_by_a_merge_queue_bot_still_destroys() -> None:
+    document = payload(PR_MERGED)
+    document["sender"].update(login="github-merge-queue[bot]", type="Bot")
+    document["pull_request"]["merged_by"].update(login="github-merge-queue[bot]", type="Bot")
+    intent = intent_of("pull_request", document)
+    assert isinstance(intent, Destroy)
+    assert intent.requested_by == "github-merge-queue[bot]"
+
+
+def test_closed_unmerged_keeps_the_environment_unless_configured() -> None:
+    assert real("pull_request", PR_CLOSED) == Ignore(
+        "pull request #2 was closed without merging; destroyOnCloseUnmerged is off"
+    )
+    config = EventsConfig(destroy_on_close_unmerged=True)
+    assert real("pull_request", PR_CLOSED, config) == Destroy(
+        "changes",
+        "pull request #2 was closed without merging",
+        requested_by="Codertocat",
+        pr_number=2,
+        trigger="pull request #2 closed",
+    )
+    assert isinstance(real("pull_request", "drone-go-scm/pr_closed.json", config), Destroy)
+
+
+def test_fork_pull_requests_get_their_own_environment() -> None:
+    document = payload(PR_MERGED)
+    document["pull_request"]["head"]["repo"]["full_name"] = "mallory/create-issue-branch"
+    intent = intent_of("pull_request", document)
+    assert isinstance(intent, Destroy)
+    assert intent.environment_name == environment_name("mallory:issue-111-robvanderleek-patch-1")
+    assert intent.environment_name != "issue-111-robvanderleek-patch-1"
+
+
+def test_other_labels_are_ignored() -> None:
+    assert real("pull_request", PR_LABELED) == Ignore("label 'bug' on #2 is not 'envbot:provision'")
+
+
+@pytest.mark.parametrize(
+    "relative", [PR_LABELED, "drone-go-scm/pr_labeled.json", "create-issue-branch/pull_request.labeled.json"]
+)
+def test_the_provision_label_provisions(relative: str) -> None:
+    document = payload(relative)
+    document["label"]["name"] = "envbot:provision"
+    intent = intent_of("pull_request", document)
+    assert isinstance(intent, Provision)
+    pr = document["pull_request"]
+    assert intent.environment_name == environment_name(pr["head"]["ref"])
+    assert intent.template_path == "environments/pull-request.yaml"
+    assert intent.origin == Origin(
+        OriginKind.PULL_REQUEST,
+        repository=document["repository"]["full_name"],
+        branch=pr["head"]["ref"],
+        pull_request=pr["number"],
+    )
+    assert (intent.requested_by, intent.required, intent.pr_number) == (
+        document["sender"]["login"],
+        Permission.WRITE,
+        pr["number"],
+    )
+
+
+def test_the_label_uses_a_matching_branch_pattern_before_the_default() -> None:
+    document = payload(PR_LABELED)
+    document["label"]["name"] = "deploy"
+    document["pull_request"]["head"]["ref"] = "hotfix/1"
+    intent = intent_of("pull_request", document, EventsConfig(branches=CONFIG.branches, provision_label="deploy"))
+    assert isinstance(intent, Provision)
+    assert intent.template_path == "environments/hotfix.yaml"
+
+
+def test_the_label_without_any_template_is_ignored() -> None:
+    document = payload(PR_LABELED)
+    document["label"]["name"] = "envbot:provision"
+    intent = intent_of("pull_request", document, EventsConfig())
+    assert isinstance(intent, Ignore) and "no environment template" in intent.reason
+
+
+def test_the_label_added_by_a_bot_is_ignored() -> None:
+    document = payload(PR_LABELED)
+    document["label"]["name"] = "envbot:provision"
+    document["sender"]["login"] = "labeler[bot]"
+    assert isinstance(intent_of("pull_request", document), Ignore)
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "octokit-webhooks/api.github.com/pull_request/opened.payload.json",
+        "octokit-webhooks/api.github.com/pull_request/reopened.payload.json",
+        "octokit-webhooks/api.github.com/pull_request/synchronize.payload.json",
+        "octokit-webhooks/api.github.com/pull_request/unlabeled.payload.json",
+        "octokit-webhooks/api.github.com/pull_request/ready_for_review.payload.json",
+        "drone-go-scm/pr_opened.json",
+    ],
+)
+def test_other_pull_request_actions_are_ignored(relative: str) -> None:
+    assert isinstance(real("pull_request", relative), Ignore)
+
+
+# -- comments -------------------------------------------------------------------------------------------------------
+
+
+def test_unknown_command_on_a_pull_request_waits_for_authorization() -> None:
+    intent = real("issue_comment", PR_COMMENT)  # the real body is /build
+    assert isinstance(intent, RunCommand)
+    assert isinstance(intent.command, Reply)
+    assert "`/build`" in intent.command.text
+    assert (intent.pr_number, intent.commenter, intent.required, intent.line) == (
+        3,
+        "chhsia0",
+        Permission.WRITE,
+        "/build",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "required"),
+    [
+        ("/provision", "provision", Permission.WRITE),
+        ("/destroy", "destroy", Permission.WRITE),
+        ("/status", "status", Permission.WRITE),
+        ("/retry", "retry", Permission.WRITE),
+        ("/help", "help", Permission.WRITE),
+    ],
+)
+def test_commands_on_a_pull_request(body: str, name: str, required: Permission) -> None:
+    intent = intent_of("issue_comment", comment_payload(body))
+    assert intent == RunCommand(Command(name, (), body), 3, "chhsia0", required, line=body)
+
+
+def test_lower_configured_permission_keeps_the_command_floors() -> None:
+    config = EventsConfig(permission=Permission.READ)
+    status = intent_of("issue_comment", comment_payload("/status"), config)
+    destroy = intent_of("issue_comment", comment_payload("/destroy"), config)
+    assert isinstance(status, RunCommand) and status.required is Permission.READ
+    assert isinstance(destroy, RunCommand) and destroy.required is Permission.WRITE
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("> /destroy", "no command"),
+        ("please run /destroy", "no command"),
+        ("```\n/destroy\n```", "no command"),
+        ("\uff0fdestroy", "no command"),
+        ("", "empty"),
+    ],
+)
+def test_comments_without_a_command_are_ignored(body: str, reason: str) -> None:
+    intent = intent_of("issue_comment", comment_payload(body))
+    assert isinstance(intent, Ignore)
+    assert reason in intent.reason
+
+
+def test_drone_comment_without_a_command_is_ignored() -> None:
+    assert isinstance(real("issue_comment", "drone-go-scm/comment.json"), Ignore)
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        ISSUE_COMMENT,
+        "go-playground-webhooks/issue-comment.json",
+        "octokit-webhooks/api.github.com/issue_comment/created.payload.json",
+        "octokit-webhooks/api.github.com/issue_comment/created.with-installation.payload.json",
+    ],
+)
+def test_comments_on_plain_issues_are_ignored(relative: str) -> None:
+    intent = real("issue_comment", relative)
+    assert isinstance(intent, Ignore)
+    assert "is an issue, not a pull request" in intent.reason
+
+
+def test_slash_command_on_a_plain_issue_is_ignored_even_when_known() -> None:
+    document = payload(ISSUE_COMMENT)
+    document["comment"]["body"] = "/destroy"
+    assert isinstance(intent_of("issue_comment", document), Ignore)
+
+
+@pytest.mark.parametrize("action", ["edited", "deleted"])
+def test_edited_and_deleted_comments_are_ignored(action: str) -> None:
+    assert isinstance(
+        real("issue_comment", f"octokit-webhooks/api.github.com/issue_comment/{action}.payload.json"), Ignore
+    )
+    document = comment_payload("/destroy")
+    document["action"] = action
+    intent = intent_of("issue_comment", document)
+    assert intent == Ignore(f"comment on #3 was {action}; only new comments are read")
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        {"login": "envbot[bot]", "type": "Bot"},
+        {"login": "some-app", "type": "Bot"},
+        {"login": "ci[bot]", "type": "User"},
+    ],
+)
+def test_bot_comments_are_ignored(sender: dict[str, str]) -> None:
+    intent = intent_of("issue_comment", comment_payload("/destroy", **sender))
+    assert isinstance(intent, Ignore) and "bot" in intent.reason
+
+
+def test_foreign_commands_are_not_answered() -> None:
+    config = EventsConfig(foreign_commands=frozenset({"build"}))
+    assert isinstance(real("issue_comment", PR_COMMENT, config), Ignore)
+
+
+# -- repository, schedule, dispatch, the rest -----------------------------------------------------------------------
+
+
+def test_events_of_another_repository_are_ignored() -> None:
+    config = EventsConfig(repository="acme/app", branches=CONFIG.branches)
+    intent = real("create", BRANCH_CREATE, config)
+    assert isinstance(intent, Ignore) and "not the configured repository acme/app" in intent.reason
+    same = EventsConfig(repository="BradRydzewski/Drone-Test-Go", branches=CONFIG.branches)
+    assert isinstance(real("create", BRANCH_CREATE, same), Provision)
+
+
+def test_schedule_sweeps_orphans() -> None:
+    assert intent_of("schedule", {"schedule": "0 * * * *"}) == SweepOrphans("schedule 0 * * * *")
+
+
+@pytest.mark.parametrize(
+    ("name", "relative"),
+    [
+        ("ping", "octokit-webhooks/api.github.com/ping/payload.json"),
+        ("push", "drone-go-scm/push_branch_create.json"),
+        ("push", "drone-go-scm/push_branch_delete.json"),
+        ("status", "octokit-webhooks/api.github.com/status/payload.json"),
+        ("check_run", "octokit-webhooks/api.github.com/check_run/completed.payload.json"),
+    ],
+)
+def test_anything_else_is_ignored_with_a_reason(name: str, relative: str) -> None:
+    intent = real(name, relative)
+    assert isinstance(intent, Ignore) and intent.reason
+
+
+def test_dispatch_without_an_action_reconciles_everything() -> None:
+    # The real payload's only input is "name", which is not envbot's.
+    assert real("workflow_dispatch", DISPATCH) == Reconcile(
+        None, requested_by="Codertocat", required=Permission.WRITE, trigger="workflow_dispatch reconcile"
+    )
+    assert isinstance(real("workflow_dispatch", "go-playground-webhooks/workflow_dispatch.json"), Reconcile)
+
+
+def dispatch(**inputs: str) -> Any:
+    document = payload(DISPATCH)
+    document["inputs"] = inputs
+    return document
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"action": "reconcile", "environment": "dev"}, Reconcile(("dev",))),
+        ({"action": "sweep"}, SweepOrphans("workflow_dispatch sweep")),
+        ({"action": " destroy ", "environment": "dev"}, Destroy("dev", "workflow_dispatch by Codertocat")),
+        ({"action": "destroy", "branch": "feature/x"}, Destroy(environment_name("feature/x"), "")),
+        (
+            {"action": "provision", "branch": "feature/x"},
+            Provision(
+                environment_name("feature/x"),
+                "environments/feature.yaml",
+                Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="feature/x"),
+            ),
+        ),
+        (
+            {"action": "provision", "environment": "demo", "template": "environments/hotfix.yaml"},
+            Provision(
+                "demo",
+                "environments/hotfix.yaml",
+                Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="master"),
+            ),
+        ),
+        ({"action": "provision"}, Provision("master", "environments/pull-request.yaml", Origin())),
+    ],
+)
+def test_dispatch_inputs(inputs: dict[str, str], expected: Intent) -> None:
+    intent = intent_of("workflow_dispatch", dispatch(**inputs))
+    assert type(intent) is type(expected)
+    match intent, expected:
+        case Reconcile(), Reconcile():
+            assert intent.names == expected.names
+        case Destroy(), Destroy():
+            assert intent.environment_name == expected.environment_name
+            assert intent.required is Permission.WRITE
+        case Provision(), Provision():
+            assert (intent.environment_name, intent.template_path) == (
+                expected.environment_name,
+                expected.template_path,
+            )
+            if expected.origin.kind is OriginKind.BRANCH:
+                assert intent.origin == expected.origin
+            assert intent.required is Permission.WRITE
+
+
+def test_dispatch_provision_from_the_workflow_ref_names_the_branch() -> None:
+    intent = intent_of("workflow_dispatch", dispatch(action="provision"))
+    assert isinstance(intent, Provision)
+    assert intent.origin == Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="master")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"action": "explode"}, "input action: must be one of provision, destroy, reconcile, sweep, got 'explode'"),
+        ({"action": "destroy"}, "destroy: give the environment input"),
+        ({"action": "reconcile", "environment": "Not A Label"}, "is not a DNS-1123 label"),
+        ({"action": "reconcile", "environment": "dev\nprod"}, "is not a DNS-1123 label"),
+        ({"action": "reconcile", "environment": "a" * 64}, "is not a DNS-1123 label"),
+        ({"action": "provision", "template": "../../etc/passwd"}, "is not a configured template"),
+        ({"action": "provision", "branch": "a\x00b"}, "input branch: not a branch name"),
+    ],
+)
+def test_bad_dispatch_inputs(inputs: dict[str, str], message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        intent_of("workflow_dispatch", dispatch(**inputs))
+    assert "\n" not in str(caught.value)
+    assert isinstance(caught.value, UserError)
+
+
+def test_dispatch_provision_needs_a_template() -> None:
+    with pytest.raises(InputError, match="give the template input"):
+        intent_of("workflow_dispatch", dispatch(action="provision"), EventsConfig())
+
+
+def test_dispatch_by_a_bot_is_ignored() -> None:
+    document = dispatch(action="destroy", environment="dev")
+    document["sender"]["type"] = "Bot"
+    assert isinstance(intent_of("workflow_dispatch", document), Ignore)
+
+
+# -- authorization --------------------------------------------------------------------------------------------------
+
+
+def run(body: str) -> RunCommand:
+    intent = intent_of("issue_comment", comment_payload(body))
+    assert isinstance(intent, RunCommand)
+    return intent
+
+
+@pytest.mark.parametrize("permission", [Permission.WRITE, Permission.MAINTAIN, Permission.ADMIN])
+def test_enough_permission_passes_the_intent_through(permission: Permission) -> None:
+    intent = run("/destroy")
+    assert authorize(intent, permission) is intent
+
+
+@pytest.mark.parametrize(
+    ("permission", "has"),
+    [(Permission.NONE, "no access"), (Permission.READ, "read permission"), (Permission.TRIAGE, "triage permission")],
+)
+def test_too_little_permission_gets_one_polite_line(permission: Permission, has: str) -> None:
+    result = authorize(run("/destroy"), permission)
+    assert result == Reply(f"Sorry, `/destroy` needs write permission on this repository, and `chhsia0` has {has}.")
+
+
+def test_a_malformed_command_is_answered_only_for_those_allowed_to_command() -> None:
+    intent = run("/provision a=b=c")
+    allowed = authorize(intent, Permission.WRITE)
+    assert isinstance(allowed, Reply) and "`a=b=c` is not a usable" in allowed.text
+    refused = authorize(intent, Permission.READ)
+    assert isinstance(refused, Reply) and refused.text.startswith("Sorry, `/provision a=b=c` needs write")
+
+
+def test_refusals_never_mention_anyone() -> None:
+    document = comment_payload("/destroy @octocat @org/team")
+    intent = to_intent(parse_event("issue_comment", document), CONFIG)
+    refused = authorize(intent, Permission.NONE)
+    assert isinstance(refused, Reply)
+    assert refused.text.startswith("Sorry, `/destroy @octocat @org/team` needs")
+
+
+def test_provision_from_a_label_is_authorized_too() -> None:
+    document = payload(PR_LABELED)
+    document["label"]["name"] = "envbot:provision"
+    intent = intent_of("pull_request", document)
+    assert needs_permission(intent) == ("Codertocat", Permission.WRITE)
+    assert authorize(intent, Permission.WRITE) is intent
+    refused = authorize(intent, Permission.TRIAGE)
+    assert refused == Reply(
+        "Sorry, `label envbot:provision on pull request #2` needs write permission on this repository,"
+        " and `Codertocat` has triage permission."
+    )
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        Ignore("x"),
+        SweepOrphans(),
+        Destroy("dev", "branch gone"),
+        Reconcile(None),
+    ],
+)
+def test_intents_without_a_requirement_need_no_check(intent: Intent) -> None:
+    assert needs_permission(intent) is None
+    assert authorize(intent, Permission.NONE) is intent
+
+
+# -- resolving commands ---------------------------------------------------------------------------------------------
+
+
+def test_resolve_provision_with_catalogs_and_settings() -> None:
+    intent = run("/provision rds-postgres rds-postgres.allocatedStorage=30")
+    resolved = resolve_command(
+        intent, "feature/Auth_Flow", EventsConfig(repository="acme/app", branches=CONFIG.branches)
+    )
+    assert resolved == Provision(
+        environment_name("feature/Auth_Flow"),
+        "environments/feature.yaml",
+        Origin(OriginKind.PULL_REQUEST, repository="acme/app", branch="feature/Auth_Flow", pull_request=3),
+        requested_by="chhsia0",
+        pr_number=3,
+        catalogs=("rds-postgres",),
+        settings=(Setting("rds-postgres", "allocatedStorage", "30"),),
+        trigger="/provision rds-postgres rds-postgres.allocatedStorage=30",
+    )
+    assert needs_permission(resolved) is None
+
+
+def test_resolve_provision_without_a_template_replies() -> None:
+    result = resolve_command(run("/provision"), "docs/x", EventsConfig())
+    assert result == Reply(
+        "`/provision` has no environment template for branch `docs/x`: add a branch pattern or a default template"
+        " to the envbot configuration."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/destroy", Destroy("feature-a", "/destroy by chhsia0", requested_by="chhsia0", pr_number=3)),
+        ("/status", Reconcile(("feature-a",), requested_by="chhsia0", pr_number=3)),
+        ("/retry", Retry("feature-a", requested_by="chhsia0", pr_number=3)),
+    ],
+)
+def test_resolve_other_commands(body: str, expected: Intent) -> None:
+    resolved = resolve_command(run(body), "feature-a", CONFIG)
+    assert resolved == expected.__class__(**{**expected.__dict__, "trigger": body})
+
+
+def test_resolve_help_replies_with_the_table() -> None:
+    assert resolve_command(run("/help"), "x", CONFIG) == Reply(help_text())
+    lowered = EventsConfig(permission=Permission.READ)
+    assert resolve_command(run("/help"), "x", lowered) == Reply(help_text(minimum=Permission.READ))
+
+
+def test_resolve_for_a_fork_names_the_fork() -> None:
+    config = EventsConfig(repository="acme/app", default_template="t.yaml")
+    resolved = resolve_command(run("/destroy"), "main", config, head_repository="mallory/app")
+    assert isinstance(resolved, Destroy)
+    assert resolved.environment_name == environment_name("mallory:main")
+
+
+def test_resolve_passes_a_malformed_reply_through() -> None:
+    assert isinstance(resolve_command(run("/nope"), "x", CONFIG), Reply)
+
+
+# -- the events configuration ---------------------------------------------------------------------------------------
+
+
+def test_parse_events_config() -> None:
+    config = parse_events_config(
+        {
+            "repository": "acme/app",
+            "branches": [
+                {"pattern": "feature/*", "template": "environments/feature.yaml"},
+                {"pattern": "hotfix/*", "template": "environments/hotfix.yaml"},
+            ],
+            "defaultTemplate": "environments/pr.yaml",
+            "provisionLabel": "preview",
+            "destroyOnCloseUnmerged": True,
+            "permission": "maintain",
+            "namePrefix": "pr-",
+            "foreignCommands": ["lgtm", "Retest"],
+        },
+        "envbot.yaml",
+    )
+    assert config == EventsConfig(
+        repository="acme/app",
+        branches=(
+            BranchRule("feature/*", "environments/feature.yaml"),
+            BranchRule("hotfix/*", "environments/hotfix.yaml"),
+        ),
+        default_template="environments/pr.yaml",
+        provision_label="preview",
+        destroy_on_close_unmerged=True,
+        permission=Permission.MAINTAIN,
+        name_prefix="pr-",
+        foreign_commands=frozenset({"lgtm", "retest"}),
+    )
+    assert config.templates() == ("environments/feature.yaml", "environments/hotfix.yaml", "environments/pr.yaml")
+    assert parse_events_config(None, "envbot.yaml") == EventsConfig()
+    assert parse_events_config({}, "envbot.yaml") == EventsConfig()
+
+
+def test_events_config_defaults() -> None:
+    config = EventsConfig()
+    assert (config.provision_label, config.destroy_on_close_unmerged, config.permission) == (
+        "envbot:provision",
+        False,
+        Permission.WRITE,
+    )
+
+
+def test_events_config_problems_all_at_once() -> None:
+    with pytest.raises(UserError) as caught:
+        parse_events_config(
+            {
+                "repository": "not a repo",
+                "branches": [{"pattern": "", "template": "t.yaml"}, {"pattern": "x"}, {"pattern": "y", "template": 3}],
+                "defaultTemplate": "",
+                "provisionLabel": "x" * 51,
+                "destroyOnCloseUnmerged": "yes",
+                "permission": "owner",
+                "namePrefix": "PR_",
+                "foreignCommands": ["/lgtm"],
+                "colour": "blue",
+            },
+            "envbot.yaml",
+        )
+    assert list(caught.value.problems) == [
+        "envbot.yaml: events.colour: unknown key (known: branches, defaultTemplate, destroyOnCloseUnmerged,"
+        " foreignCommands, namePrefix, permission, provisionLabel, repository)",
+        "envbot.yaml: events.repository: must be a GitHub owner/name",
+        "envbot.yaml: events.branches[0].pattern: must be a branch glob such as feature/*",
+        "envbot.yaml: events.branches[1]: must be a mapping with exactly pattern and template",
+        "envbot.yaml: events.branches[2].template: must be a file path",
+        "envbot.yaml: events.defaultTemplate: must be a file path",
+        "envbot.yaml: events.provisionLabel: must be a label name of 1 to 50 characters",
+        "envbot.yaml: events.destroyOnCloseUnmerged: must be true or false",
+        "envbot.yaml: events.permission: must be one of read, triage, write, maintain, admin",
+        "envbot.yaml: events.namePrefix: 'PR_' must be lowercase letters, digits and '-', starting with a letter"
+        " or digit",
+        "envbot.yaml: events.foreignCommands: must be a list of command names without the slash, such as lgtm",
+    ]
+
+
+def test_events_config_refuses_none_permission_and_a_non_mapping() -> None:
+    with pytest.raises(UserError, match="none would let anyone run commands"):
+        parse_events_config({"permission": "none"}, "envbot.yaml")
+    with pytest.raises(UserError, match="events: must be a mapping"):
+        parse_events_config(["x"], "envbot.yaml")
+
+
+# -- orphans --------------------------------------------------------------------------------------------------------
+
+BRANCH_ORIGIN = Origin(OriginKind.BRANCH, repository="acme/app", branch="feature/x")
+PR_ORIGIN = Origin(OriginKind.PULL_REQUEST, repository="acme/app", branch="feature/x", pull_request=7)
+ACME = EventsConfig(repository="acme/app")
+
+
+@pytest.mark.parametrize(
+    ("origin", "config", "observed", "reason"),
+    [
+        (Origin(), ACME, {"branch_exists": False}, None),
+        (BRANCH_ORIGIN, ACME, {"branch_exists": True}, None),
+        (BRANCH_ORIGIN, ACME, {}, None),
+        (BRANCH_ORIGIN, ACME, {"branch_exists": False}, "branch feature/x no longer exists"),
+        (BRANCH_ORIGIN, EventsConfig(repository="acme/other"), {"branch_exists": False}, None),
+        (PR_ORIGIN, ACME, {"pull_request_state": "open", "branch_exists": False}, None),
+        (PR_ORIGIN, ACME, {"pull_request_state": "merged"}, "pull request #7 is merged"),
+        (PR_ORIGIN, ACME, {"pull_request_state": "closed"}, None),
+        (PR_ORIGIN, ACME, {"pull_request_state": "closed", "branch_exists": False}, "pull request #7 is closed"),
+        (
+            PR_ORIGIN,
+            EventsConfig(repository="acme/app", destroy_on_close_unmerged=True),
+            {"pull_request_state": "closed"},
+            "pull request #7 is closed",
+        ),
+        (PR_ORIGIN, ACME, {}, None),
+    ],
+)
+def test_orphan_reason(origin: Origin, config: EventsConfig, observed: dict[str, Any], reason: str | None) -> None:
+    assert orphan_reason(origin, config, **observed) == reason
