@@ -301,7 +301,7 @@ def _print_passes(reconciler: Any, config: Any, name: str, request: Any, wait: b
         timeout=config.timeouts.wait,
         poll_interval=config.timeouts.poll_interval.total_seconds(),
     )
-    _console().print(status_table([status_row(final.decision, final.outcomes)], utc_now()))
+    _console().print(status_table([status_row(final.decision, final.history)], utc_now()))
     if final.decision.failure:
         raise UserError(f"environment {name} is Failed: {final.decision.failure}")
 
@@ -373,6 +373,29 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:
         _console().print(status_table(rows, utc_now()))
+
+
+@cli.command("handle-event")
+@click.option("--event-name", envvar="GITHUB_EVENT_NAME", required=True, help="Default: $GITHUB_EVENT_NAME.")
+@click.option(
+    "--event-path",
+    envvar="GITHUB_EVENT_PATH",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The webhook payload (JSON). Default: $GITHUB_EVENT_PATH.",
+)
+@CONFIG_OPTION
+@click.option("--dry-run", is_flag=True, help="Decide and report what would happen; write nothing.")
+def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: bool) -> None:
+    """Turn a GitHub event into an intent and reconcile the environments it concerns (the Action's entry point)."""
+    from bot.action import handle_event_files
+
+    config, reconciler = _reconciler(config_file)
+    code = handle_event_files(
+        event_name, event_path, config, source=None, reconciler=reconciler, log=click.echo, dry_run=dry_run
+    )
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command("demo")

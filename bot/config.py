@@ -11,6 +11,7 @@ from typing import Any
 from bot import yamldoc
 from bot.environment.spec import parse_ttl
 from bot.errors import UserError
+from bot.events.intents import EventsConfig, parse_events_config
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
 
 DEFAULT_CONFIG_FILE = "envbot.yaml"
@@ -73,6 +74,7 @@ class Config:
     render: RenderSettings = field(default_factory=RenderSettings)
     timeouts: Timeouts = field(default_factory=Timeouts)
     merge_method: str = "merge"
+    events: EventsConfig = field(default_factory=EventsConfig)
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:
@@ -99,6 +101,7 @@ _SCHEMA: dict[str, Any] = {
     },
     "timeouts": {"failureGrace": str, "stuckDeletingAfter": str, "wait": str, "pollInterval": str},
     "merge": {"method": str},
+    "events": dict,
 }
 
 
@@ -176,6 +179,11 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
     merge_method = (document.get("merge") or {}).get("method", "merge")
     if merge_method not in ("merge", "squash"):
         problems.append(f"{source}: merge.method: must be merge or squash")
+    events = EventsConfig()
+    try:
+        events = parse_events_config(document.get("events") or {}, source)
+    except UserError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise UserError(problems)
     base = RenderSettings()
@@ -204,6 +212,7 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
         render=settings,
         timeouts=parsed_timeouts,
         merge_method=merge_method,
+        events=events,
         base_dir=base_dir,
     )
 

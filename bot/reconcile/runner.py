@@ -38,6 +38,8 @@ class Pass:
 
     decision: Decision
     outcomes: tuple[Outcome, ...] = ()
+    history: tuple[Outcome, ...] = ()
+    """Every proposal's latest outcome over a whole ``run``, in the order the proposals first appeared."""
 
     @property
     def moved_on(self) -> bool:
@@ -146,8 +148,11 @@ class Reconciler:
         """Reconcile until nothing moves any more; with ``wait``, until Ready, Failed or Deleted (or timeout)."""
         deadline = self.clock() + timeout if timeout is not None else None
         actions = 0
+        latest: dict[tuple[str, str], Outcome] = {}
         while True:
             current = self.step(name, request)
+            latest.update(((o.proposal.repo.value, o.proposal.branch), o) for o in current.outcomes)
+            current = Pass(current.decision, current.outcomes, tuple(latest.values()))
             if on_pass is not None:
                 on_pass(current)
             actions += sum(1 for outcome in current.outcomes if outcome.progress.moved_on)

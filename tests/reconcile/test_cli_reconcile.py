@@ -93,7 +93,7 @@ def test_missing_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
             "platform: {repository: a/b, branch: main}\napps: {repository: c/d}\ncolour: red\n",
             [
                 "envbot.yaml: platform.branch: unknown key (known: baseBranch, repository)",
-                "envbot.yaml: colour: unknown key (known: apps, catalogs, cluster, github, merge, platform, render, timeouts)",
+                "envbot.yaml: colour: unknown key (known: apps, catalogs, cluster, events, github, merge, platform, render, timeouts)",
             ],
         ),
         (

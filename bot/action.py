@@ -1,0 +1,249 @@
+"""``envbot handle-event``: one GitHub event → an intent → reconciled environments → comment, status, summary."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot import yamldoc
+from bot.config import Config
+from bot.environment.model import OriginKind
+from bot.errors import EnvironmentSpecError, UserError
+from bot.events.commands import Ignore, Reply
+from bot.events.intents import (
+    Destroy,
+    Intent,
+    Provision,
+    Reconcile,
+    Retry,
+    RunCommand,
+    SweepOrphans,
+    authorize,
+    needs_permission,
+    orphan_reason,
+    resolve_command,
+    to_intent,
+)
+from bot.events.payloads import Event, load_event
+from bot.events.provision import build_environment
+from bot.forge.errors import ForgeNotFoundError
+from bot.forge.model import Permission
+from bot.forge.protocol import Forge
+from bot.reconcile.model import Decision
+from bot.reconcile.runner import Pass, Reconciler
+from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
+from bot.report.github_actions import error_annotation, outputs_for, write_outputs, write_summary
+from bot.report.status import StatusRow, status_row, summary_markdown
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class EventHandler:
+    """Everything one event needs: the config, the source repository's forge, the reconciler, and where to log."""
+
+    config: Config
+    source: Forge
+    reconciler: Reconciler
+    log: Log
+    dry_run: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    rows: list[StatusRow] = field(default_factory=list)
+
+    # -- the whole flow ----------------------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> int:
+        intent = to_intent(event, self.config.events)
+        if isinstance(intent, Ignore):
+            self.log(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}")
+            return 0
+        checked = self._authorize(intent)
+        if isinstance(checked, RunCommand):
+            checked = self._resolve(checked)
+        if isinstance(checked, Reply):
+            self._reply(intent, checked)
+            return 0
+        if isinstance(checked, Ignore):
+            self.log(f"envbot: nothing to do: {checked.reason}")
+            return 0
+        self._execute(checked)
+        return self._finish()
+
+    def _authorize(self, intent: Intent) -> Intent | Reply:
+        check = needs_permission(intent)
+        if check is None:
+            return intent
+        user, _ = check
+        permission = self.source.permission(user) if user else Permission.NONE
+        return authorize(intent, permission)
+
+    def _resolve(self, run: RunCommand) -> Intent | Reply:
+        pull_request = self.source.get_pull_request(run.pr_number)
+        return resolve_command(run, pull_request.head, self.config.events)
+
+    # -- intents -----------------------------------------------------------------------------------------------
+
+    def _execute(self, intent: Intent) -> None:
+        match intent:
+            case Provision():
+                self._provision(intent)
+            case Destroy():
+                self.log(f"envbot: destroying {intent.environment_name}: {intent.reason}")
+                if not self.dry_run:
+                    self.reconciler.request_deletion(intent.environment_name, intent.requested_by or "envbot")
+                self._run(intent.environment_name, None, intent.pr_number)
+            case Retry():
+                if not self.dry_run:
+                    self.reconciler.request_retry(intent.environment_name, intent.requested_by or "envbot")
+                self._run(intent.environment_name, None, intent.pr_number)
+            case Reconcile():
+                names = intent.names or self.reconciler.environments(self.reconciler.snapshot())
+                for name in names:
+                    self._run(name, None, intent.pr_number)
+            case SweepOrphans():
+                self._sweep()
+            case _:
+                raise AssertionError(f"unhandled intent {intent!r}")
+
+    def _provision(self, intent: Provision) -> None:
+        path = self.config.resolve(intent.template_path)
+        try:
+            template = yamldoc.load_one(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{path}: environment template not found (events.branches / defaultTemplate)") from None
+        except yamldoc.YamlError as exc:
+            raise EnvironmentSpecError(f"{path}: {exc}") from None
+        environment = build_environment(template, intent, self.reconciler.catalogs, path.as_posix())
+        if isinstance(environment, Reply):
+            self._reply(intent, environment)
+            return
+        self.log(f"envbot: provisioning {environment.name} ({intent.trigger or 'event'})")
+        self._run(environment.name, environment, intent.pr_number)
+
+    def _sweep(self) -> None:
+        """Destroy environments whose branch or pull request is gone, then reconcile every environment."""
+        snapshot = self.reconciler.snapshot()
+        for name in self.reconciler.environments(snapshot):
+            observation = self.reconciler.observe(name, snapshot=snapshot)
+            if observation.record is None or observation.deleting:
+                continue
+            origin = observation.record.environment.origin
+            reason = orphan_reason(
+                origin,
+                self.config.events,
+                branch_exists=self._branch_exists(origin.branch) if origin.branch else None,
+                pull_request_state=(
+                    self.source.get_pull_request(origin.pull_request).state
+                    if origin.kind is OriginKind.PULL_REQUEST and origin.pull_request
+                    else None
+                ),
+            )
+            if reason is not None:
+                self.log(f"envbot: {name} is an orphan ({reason}); destroying it")
+                if not self.dry_run:
+                    self.reconciler.request_deletion(name, f"envbot sweep: {reason}")
+        for name in self.reconciler.environments(self.reconciler.snapshot()):
+            self._run(name, None, None)
+
+    def _branch_exists(self, branch: str) -> bool:
+        try:
+            self.source.commit_status(branch)
+        except ForgeNotFoundError:
+            return False
+        return True
+
+    # -- running and reporting ---------------------------------------------------------------------------------
+
+    def _run(self, name: str, request: Any, pr_number: int | None) -> None:
+        if self.dry_run:
+            (decision,) = self.reconciler.decisions([name]) if request is None else [self._dry_decision(name, request)]
+            for proposal in decision.proposals:
+                self.log(f"envbot: dry run: would {proposal.title} ({proposal.repo.value} {proposal.branch})")
+            self.rows.append(status_row(decision))
+            return
+        final: Pass = self.reconciler.run(name, request)
+        row = status_row(final.decision, final.history)
+        self.rows.append(row)
+        self._report_on_origin(final.decision, row, pr_number)
+
+    def _dry_decision(self, name: str, request: Any) -> Decision:
+        from bot.reconcile.decide import decide
+
+        observation = self.reconciler.observe(name, request)
+        return decide(observation, self.reconciler.settings, self.reconciler.policy)
+
+    def _report_on_origin(self, decision: Decision, row: StatusRow, pr_number: int | None) -> None:
+        """The sticky comment on the origin pull request and the ``envbot/<env>`` status on its head."""
+        observation_record = self.reconciler.observe(decision.name).record
+        origin = observation_record.environment.origin if observation_record else None
+        number = pr_number or (origin.pull_request if origin and origin.kind is OriginKind.PULL_REQUEST else None)
+        now = self.reconciler.clock()
+        sha: str | None = None
+        if number:
+            self.source.upsert_comment(number, comment_marker(decision.name), status_comment(row, now))
+            sha = self.source.get_pull_request(number).head_sha
+        elif origin is not None and origin.branch and self._branch_exists(origin.branch):
+            sha = self.source.commit_status(origin.branch).sha
+        if sha is not None:
+            self.source.set_status(
+                sha, status_context(decision.name), commit_state(decision.phase), commit_description(row)
+            )
+
+    def _reply(self, intent: Intent, reply: Reply) -> None:
+        number = getattr(intent, "pr_number", None)
+        if number is None or self.dry_run:
+            self.log(f"envbot: {reply.text}")
+            return
+        key = hashlib.sha256(f"{type(intent).__name__}\0{getattr(intent, 'line', '')}".encode()).hexdigest()[:12]
+        self.source.upsert_comment(number, f"envbot:reply:{key}", reply.text)
+        self.log("envbot: replied on the pull request")
+
+    def _finish(self) -> int:
+        now = self.reconciler.clock()
+        write_outputs(outputs_for(self.rows), self.environ)
+        headline = "Dry run: nothing was written." if self.dry_run else f"Handled at {now:%Y-%m-%d %H:%M:%S} UTC."
+        write_summary(summary_markdown(self.rows, now, headline), self.environ)
+        failed = [row for row in self.rows if row.failure]
+        for row in self.rows:
+            self.log(f"envbot: {row.environment}: {row.phase.value}: {row.waiting_on}")
+        for row in failed:
+            self.log(error_annotation(f"envbot: {row.environment} failed", row.failure or row.waiting_on))
+        return 1 if failed else 0
+
+
+def open_source_forge(config: Config, repository: str) -> Forge:
+    """The repository that triggered the run (comments, statuses, permissions), with ENVBOT_SOURCE_TOKEN."""
+    from bot.forge.github import GitHubForge
+
+    token = os.environ.get("ENVBOT_SOURCE_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise UserError("no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN")
+    return GitHubForge(repository, token, base_url=config.github_api_url)
+
+
+def handle_event_files(
+    event_name: str,
+    event_path: Path,
+    config: Config,
+    *,
+    source: Forge | None,
+    reconciler: Reconciler,
+    log: Log,
+    dry_run: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Load the payload, then handle it; ``source`` is opened from the payload's repository when not given."""
+    event = load_event(event_name, event_path)
+    if source is None:
+        repository = config.events.repository or event.repository
+        if not repository:
+            raise UserError(f"{event_path}: the payload names no repository and events.repository is not set")
+        source = open_source_forge(config, repository)
+    handler = EventHandler(
+        config, source, reconciler, log, dry_run=dry_run, environ=dict(os.environ if environ is None else environ)
+    )
+    return handler.handle(event)
