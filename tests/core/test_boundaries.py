@@ -46,3 +46,11 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     offender = tmp_path / "offender.py"
     offender.write_text('"""x."""\nfrom kubernetes import client\nimport github.Repository\n')
     assert imported_roots(offender) >= {"kubernetes", "github"}
+
+
+def test_readme_commands_table_comes_from_the_registry() -> None:
+    from bot.events.commands import help_text
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in help_text().splitlines() if line.startswith("|")]
+    assert "\n".join(rows) in readme, "README commands table is stale: paste the rows of help_text()"
