@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -12,8 +13,9 @@ from typing import Any
 from bot import yamldoc
 from bot.config import Config
 from bot.environment.model import OriginKind
+from bot.environment.record import Intent as RecordIntent
 from bot.errors import EnvironmentSpecError, UserError
-from bot.events.commands import Ignore, Reply
+from bot.events.commands import Ignore, Reply, reply
 from bot.events.intents import (
     Destroy,
     Intent,
@@ -30,10 +32,11 @@ from bot.events.intents import (
 )
 from bot.events.payloads import Event, load_event
 from bot.events.provision import build_environment
+from bot.events.text import quote
 from bot.forge.errors import ForgeNotFoundError
 from bot.forge.model import Permission
 from bot.forge.protocol import Forge
-from bot.reconcile.model import Decision
+from bot.reconcile.model import Decision, Phase
 from bot.reconcile.runner import Pass, Reconciler
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
 from bot.report.github_actions import error_annotation, outputs_for, write_outputs, write_summary
@@ -92,14 +95,14 @@ class EventHandler:
             case Provision():
                 self._provision(intent)
             case Destroy():
-                self.log(f"envbot: destroying {intent.environment_name}: {intent.reason}")
+                verb = "dry run: would destroy" if self.dry_run else "destroying"
+                self.log(f"envbot: {verb} {intent.environment_name}: {intent.reason}")
+                by = intent.requested_by or "envbot"
                 if not self.dry_run:
-                    self.reconciler.request_deletion(intent.environment_name, intent.requested_by or "envbot")
-                self._run(intent.environment_name, None, intent.pr_number)
+                    self.reconciler.request_deletion(intent.environment_name, by)
+                self._run(intent.environment_name, None, intent.pr_number, destroying_by=by)
             case Retry():
-                if not self.dry_run:
-                    self.reconciler.request_retry(intent.environment_name, intent.requested_by or "envbot")
-                self._run(intent.environment_name, None, intent.pr_number)
+                self._retry(intent)
             case Reconcile():
                 names = intent.names or self.reconciler.environments(self.reconciler.snapshot())
                 for name in names:
@@ -124,9 +127,23 @@ class EventHandler:
         self.log(f"envbot: provisioning {environment.name} ({intent.trigger or 'event'})")
         self._run(environment.name, environment, intent.pr_number)
 
+    def _retry(self, intent: Retry) -> None:
+        """Retry a Failed environment; any other phase gets one polite reply instead of an error."""
+        name = intent.environment_name
+        (current,) = self.reconciler.decisions([name])
+        if current.phase is not Phase.FAILED:
+            what = quote(intent.trigger) if intent.trigger else "A retry"
+            self._reply(intent, reply("not-failed", quoted=what, name=quote(name), phase=current.phase.value))
+            return
+        self.log(f"envbot: {'dry run: would retry' if self.dry_run else 'retrying'} {name}")
+        if not self.dry_run:
+            self.reconciler.request_retry(name, intent.requested_by or "envbot")
+        self._run(name, None, intent.pr_number)
+
     def _sweep(self) -> None:
         """Destroy environments whose branch or pull request is gone, then reconcile every environment."""
         snapshot = self.reconciler.snapshot()
+        orphans: dict[str, str] = {}
         for name in self.reconciler.environments(snapshot):
             observation = self.reconciler.observe(name, snapshot=snapshot)
             if observation.record is None or observation.deleting:
@@ -143,11 +160,13 @@ class EventHandler:
                 ),
             )
             if reason is not None:
-                self.log(f"envbot: {name} is an orphan ({reason}); destroying it")
+                verb = "dry run: would destroy" if self.dry_run else "destroying"
+                self.log(f"envbot: {name} is an orphan ({reason}); {verb} it")
+                orphans[name] = f"envbot sweep: {reason}"
                 if not self.dry_run:
-                    self.reconciler.request_deletion(name, f"envbot sweep: {reason}")
+                    self.reconciler.request_deletion(name, orphans[name])
         for name in self.reconciler.environments(self.reconciler.snapshot()):
-            self._run(name, None, None)
+            self._run(name, None, None, destroying_by=orphans.get(name))
 
     def _branch_exists(self, branch: str) -> bool:
         try:
@@ -158,9 +177,13 @@ class EventHandler:
 
     # -- running and reporting ---------------------------------------------------------------------------------
 
-    def _run(self, name: str, request: Any, pr_number: int | None) -> None:
+    def _run(self, name: str, request: Any, pr_number: int | None, *, destroying_by: str | None = None) -> None:
+        """Reconcile one environment and report on its origin; in a dry run, log what would be proposed.
+
+        ``destroying_by``: a destroy was asked for, which a dry run did not record; decide as if it had been.
+        """
         if self.dry_run:
-            (decision,) = self.reconciler.decisions([name]) if request is None else [self._dry_decision(name, request)]
+            decision = self._dry_decision(name, request, destroying_by)
             for proposal in decision.proposals:
                 self.log(f"envbot: dry run: would {proposal.title} ({proposal.repo.value} {proposal.branch})")
             self.rows.append(status_row(decision))
@@ -170,10 +193,14 @@ class EventHandler:
         self.rows.append(row)
         self._report_on_origin(final.decision, row, pr_number)
 
-    def _dry_decision(self, name: str, request: Any) -> Decision:
+    def _dry_decision(self, name: str, request: Any, destroying_by: str | None = None) -> Decision:
         from bot.reconcile.decide import decide
 
         observation = self.reconciler.observe(name, request)
+        record = observation.record
+        if destroying_by is not None and record is not None and record.deletion is None:
+            deletion = RecordIntent(requested_at=observation.now, requested_by=destroying_by)
+            observation = dataclasses.replace(observation, record=dataclasses.replace(record, deletion=deletion))
         return decide(observation, self.reconciler.settings, self.reconciler.policy)
 
     def _report_on_origin(self, decision: Decision, row: StatusRow, pr_number: int | None) -> None:
@@ -198,7 +225,8 @@ class EventHandler:
         if number is None or self.dry_run:
             self.log(f"envbot: {reply.text}")
             return
-        key = hashlib.sha256(f"{type(intent).__name__}\0{getattr(intent, 'line', '')}".encode()).hexdigest()[:12]
+        asked = getattr(intent, "line", "") or getattr(intent, "trigger", "")
+        key = hashlib.sha256(f"{type(intent).__name__}\0{asked}".encode()).hexdigest()[:12]
         self.source.upsert_comment(number, f"envbot:reply:{key}", reply.text)
         self.log("envbot: replied on the pull request")
 

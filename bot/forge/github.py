@@ -7,6 +7,7 @@ import binascii
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -83,6 +84,7 @@ class GitHubForge:
         timeout: int = 15,
         seconds_between_writes: float | None = 1.0,
         user_agent: str = "envbot",
+        blob_cache: Path | None = None,
     ) -> None:
         owner, sep, name = repository.partition("/")
         if not sep or not owner or not name or "/" in name:
@@ -105,6 +107,11 @@ class GitHubForge:
             seconds_between_writes=seconds_between_writes,
         )
         self._prefix = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+        # Reads are served from the last tree listing of a ref (until any write) and from blobs cached by SHA:
+        # a blob's SHA is its content's hash, so a cached blob never goes stale, in memory or on disk.
+        self._listings: dict[str, dict[str, str]] = {}
+        self._blobs: dict[str, str] = {}
+        self._blob_cache = blob_cache
 
     def __repr__(self) -> str:
         return f"GitHubForge({self.repository!r}, base_url={self.base_url!r})"
@@ -120,14 +127,17 @@ class GitHubForge:
     # -- Forge -------------------------------------------------------------------------------------------------
 
     def read_file(self, path: str, ref: str) -> str | None:
+        listing = self._listings.get(ref)
+        if listing is not None:
+            sha = listing.get(check_path(path))
+            return None if sha is None else self._blob(sha, path)
         status, data = self._call("GET", f"/contents/{quote(check_path(path))}", params={"ref": ref}, allow=(404,))
         if status == 404 or not isinstance(data, dict) or data.get("type") != "file":
             return None
         if data.get("encoding") == "base64" and (data.get("content") or not data.get("size")):
             return _decode(data.get("content") or "", path)
         # Files over 1 MB come without content; the blob API serves them.
-        _, blob = self._call("GET", f"/git/blobs/{data['sha']}")
-        return _decode(blob.get("content") or "", path)
+        return self._blob(data["sha"], path)
 
     def list_tree(self, prefix: str, ref: str) -> tuple[str, ...]:
         folder = prefix.strip("/")
@@ -139,7 +149,9 @@ class GitHubForge:
         if data.get("truncated"):
             raise ForgeRejectedError(f"the tree of {ref!r} is too large for GitHub to list in one response")
         lead = f"{folder}/" if folder else ""
-        return tuple(sorted(e["path"] for e in data["tree"] if e["type"] == "blob" and e["path"].startswith(lead)))
+        blobs = {e["path"]: e["sha"] for e in data["tree"] if e["type"] == "blob"}
+        self._listings[ref] = blobs
+        return tuple(sorted(path for path in blobs if path.startswith(lead)))
 
     def push_commit(
         self,
@@ -299,6 +311,22 @@ class GitHubForge:
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
+    def _blob(self, sha: str, path: str) -> str:
+        """A blob's text by SHA: from memory, then the disk cache, then one request."""
+        if sha in self._blobs:
+            return self._blobs[sha]
+        cached = self._blob_cache / sha if self._blob_cache is not None else None
+        if cached is not None and cached.is_file():
+            text = cached.read_text(encoding="utf-8")
+        else:
+            _, blob = self._call("GET", f"/git/blobs/{sha}")
+            text = _decode(blob.get("content") or "", path)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(text, encoding="utf-8")
+        self._blobs[sha] = text
+        return text
+
     def _branch(self, name: str) -> _Branch | None:
         status, data = self._call("GET", f"/branches/{quote(name)}", allow=(404,))
         if status == 404:
@@ -372,6 +400,8 @@ class GitHubForge:
     ) -> tuple[int, Any]:
         """One REST call on this repository: ``(status, data)``; statuses in ``allow`` are returned, not raised."""
         url = self._prefix + path
+        if verb != "GET":
+            self._listings.clear()  # a write may move any ref; the next read lists again
         failure: EnvbotError
         try:
             _, data = self._gh.requester.requestJsonAndCheck(verb, url, parameters=params, input=body)

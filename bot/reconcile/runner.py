@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalog.model import CatalogSet
@@ -30,6 +30,14 @@ MAX_ACTIONS_PER_RUN = 50
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """The file paths under the environments folder of both base branches, read once and shared."""
+
+    platform_paths: tuple[str, ...]
+    app_paths: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -69,22 +77,33 @@ class Reconciler:
         """Every environment's Workspaces and Applications: one list call per kind."""
         return observe(self.cluster, application_namespace=self.application_namespace)
 
-    def _files(self, forge: Forge, base: str, name: str) -> dict[str, str]:
-        folder = self.settings.layout.environment_dir(name)
+    def view(self) -> RepoView:
+        """Every file path under the environments folder of both base branches: one listing per repository."""
+        root = self.settings.layout.environments_dir
+        return RepoView(self.platform.list_tree(root, self.platform_base), self.apps.list_tree(root, self.apps_base))
+
+    def _files(self, forge: Forge, base: str, name: str, paths: Sequence[str]) -> dict[str, str]:
+        folder = self.settings.layout.environment_dir(name) + "/"
         files: dict[str, str] = {}
-        for path in forge.list_tree(folder, base):
-            content = forge.read_file(path, base)
-            if content is not None:
-                files[path] = content
+        for path in paths:
+            if path.startswith(folder):
+                content = forge.read_file(path, base)
+                if content is not None:
+                    files[path] = content
         return files
 
     def observe(
-        self, name: str, request: Environment | None = None, snapshot: ObservedSnapshot | None = None
+        self,
+        name: str,
+        request: Environment | None = None,
+        snapshot: ObservedSnapshot | None = None,
+        view: RepoView | None = None,
     ) -> Observation:
-        """Read what one environment looks like now."""
+        """Read what one environment looks like now (``snapshot`` and ``view`` share reads across environments)."""
         snapshot = snapshot if snapshot is not None else self.snapshot()
-        platform_files = self._files(self.platform, self.platform_base, name)
-        app_files = self._files(self.apps, self.apps_base, name)
+        view = view if view is not None else self.view()
+        platform_files = self._files(self.platform, self.platform_base, name, view.platform_paths)
+        app_files = self._files(self.apps, self.apps_base, name, view.app_paths)
         record_path = self.settings.layout.record_path(name)
         record: Record | None = None
         problems: list[str] = []
@@ -110,14 +129,11 @@ class Reconciler:
             problems=tuple(problems),
         )
 
-    def environments(self, snapshot: ObservedSnapshot | None = None) -> tuple[str, ...]:
+    def environments(self, snapshot: ObservedSnapshot | None = None, view: RepoView | None = None) -> tuple[str, ...]:
         """Every environment with a record on the platform base branch or objects in the cluster."""
         root = self.settings.layout.environments_dir
-        names = {
-            path[len(root) + 1 :].split("/")[0]
-            for path in self.platform.list_tree(root, self.platform_base)
-            if path.endswith("/environment.yaml")
-        }
+        paths = view.platform_paths if view is not None else self.platform.list_tree(root, self.platform_base)
+        names = {path[len(root) + 1 :].split("/")[0] for path in paths if path.endswith("/environment.yaml")}
         if snapshot is not None:
             names.update(snapshot.environments)
         return tuple(sorted(names))
@@ -191,7 +207,8 @@ class Reconciler:
         return self._carry_out(proposal) if proposal is not None else None
 
     def decisions(self, names: Iterable[str] | None = None) -> list[Decision]:
-        """The current decision of each environment, without acting (for status)."""
+        """The current decision of each environment, without acting (for status): one read of each source."""
         snapshot = self.snapshot()
-        chosen = list(names) if names is not None else list(self.environments(snapshot))
-        return [decide(self.observe(n, snapshot=snapshot), self.settings, self.policy) for n in chosen]
+        view = self.view()
+        chosen = list(names) if names is not None else list(self.environments(snapshot, view))
+        return [decide(self.observe(n, snapshot=snapshot, view=view), self.settings, self.policy) for n in chosen]
