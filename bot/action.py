@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import yamldoc
 from bot.config import Config
-from bot.environment.model import OriginKind
+from bot.environment.model import Origin, OriginKind
 from bot.environment.record import Intent as RecordIntent
 from bot.errors import EnvironmentSpecError, UserError
 from bot.events.commands import Ignore, Reply, reply
@@ -34,8 +34,8 @@ from bot.events.payloads import Event, load_event
 from bot.events.provision import build_environment
 from bot.events.text import quote
 from bot.forge.errors import ForgeNotFoundError
-from bot.forge.model import Permission
-from bot.forge.protocol import Forge
+from bot.forge.model import Permission, PullRequestState
+from bot.forge.protocol import Forge, RepositoryListing
 from bot.reconcile.model import Decision, Phase
 from bot.reconcile.runner import Pass, Reconciler
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
@@ -103,10 +103,11 @@ class EventHandler:
                 self._run(intent.environment_name, None, intent.pr_number, destroying_by=by)
             case Retry():
                 self._retry(intent)
-            case Reconcile():
-                names = intent.names or self.reconciler.environments(self.reconciler.snapshot())
-                for name in names:
+            case Reconcile() if intent.names:
+                for name in intent.names:
                     self._run(name, None, intent.pr_number)
+            case Reconcile():
+                self._reconcile_all({})
             case SweepOrphans():
                 self._sweep()
             case _:
@@ -141,23 +142,27 @@ class EventHandler:
         self._run(name, None, intent.pr_number)
 
     def _sweep(self) -> None:
-        """Destroy environments whose branch or pull request is gone, then reconcile every environment."""
+        """Destroy environments whose branch or pull request is gone, then reconcile every environment.
+
+        The origins are checked with one listing of the source's branches and one of its pull requests (paged),
+        never one request per environment.
+        """
         snapshot = self.reconciler.snapshot()
+        view = self.reconciler.view()
+        records = {}
+        for name in self.reconciler.environments(snapshot, view):
+            observation = self.reconciler.observe(name, snapshot=snapshot, view=view)
+            if observation.record is not None and not observation.deleting:
+                records[name] = observation.record.environment.origin
+        branches = self._branches() if any(o.branch for o in records.values()) else None
+        pulls = self._pull_states() if any(o.pull_request for o in records.values()) else None
         orphans: dict[str, str] = {}
-        for name in self.reconciler.environments(snapshot):
-            observation = self.reconciler.observe(name, snapshot=snapshot)
-            if observation.record is None or observation.deleting:
-                continue
-            origin = observation.record.environment.origin
+        for name, origin in records.items():
             reason = orphan_reason(
                 origin,
                 self.config.events,
-                branch_exists=self._branch_exists(origin.branch) if origin.branch else None,
-                pull_request_state=(
-                    self.source.get_pull_request(origin.pull_request).state
-                    if origin.kind is OriginKind.PULL_REQUEST and origin.pull_request
-                    else None
-                ),
+                branch_exists=(origin.branch in branches) if origin.branch and branches is not None else None,
+                pull_request_state=pulls.get(origin.pull_request) if origin.pull_request and pulls else None,
             )
             if reason is not None:
                 verb = "dry run: would destroy" if self.dry_run else "destroying"
@@ -165,8 +170,28 @@ class EventHandler:
                 orphans[name] = f"envbot sweep: {reason}"
                 if not self.dry_run:
                     self.reconciler.request_deletion(name, orphans[name])
-        for name in self.reconciler.environments(self.reconciler.snapshot()):
-            self._run(name, None, None, destroying_by=orphans.get(name))
+        self._reconcile_all(orphans)
+
+    def _reconcile_all(self, orphans: Mapping[str, str]) -> None:
+        if self.dry_run:
+            for name in self.reconciler.environments(self.reconciler.snapshot()):
+                self._run(name, None, None, destroying_by=orphans.get(name))
+            return
+        for final in self.reconciler.sweep():
+            row = status_row(final.decision, final.history)
+            self.rows.append(row)
+            if final.history:  # report only where something happened: an unchanged sweep costs no request
+                self._report_on_origin(final.decision, row, None, final.origin)
+
+    def _branches(self) -> frozenset[str] | None:
+        if isinstance(self.source, RepositoryListing):
+            return self.source.branch_names()
+        return None
+
+    def _pull_states(self) -> dict[int, PullRequestState] | None:
+        if isinstance(self.source, RepositoryListing):
+            return self.source.pull_request_states()
+        return None
 
     def _branch_exists(self, branch: str) -> bool:
         try:
@@ -191,7 +216,7 @@ class EventHandler:
         final: Pass = self.reconciler.run(name, request)
         row = status_row(final.decision, final.history)
         self.rows.append(row)
-        self._report_on_origin(final.decision, row, pr_number)
+        self._report_on_origin(final.decision, row, pr_number, final.origin)
 
     def _dry_decision(self, name: str, request: Any, destroying_by: str | None = None) -> Decision:
         from bot.reconcile.decide import decide
@@ -203,10 +228,10 @@ class EventHandler:
             observation = dataclasses.replace(observation, record=dataclasses.replace(record, deletion=deletion))
         return decide(observation, self.reconciler.settings, self.reconciler.policy)
 
-    def _report_on_origin(self, decision: Decision, row: StatusRow, pr_number: int | None) -> None:
+    def _report_on_origin(
+        self, decision: Decision, row: StatusRow, pr_number: int | None, origin: Origin | None
+    ) -> None:
         """The sticky comment on the origin pull request and the ``envbot/<env>`` status on its head."""
-        observation_record = self.reconciler.observe(decision.name).record
-        origin = observation_record.environment.origin if observation_record else None
         number = pr_number or (origin.pull_request if origin and origin.kind is OriginKind.PULL_REQUEST else None)
         now = self.reconciler.clock()
         sha: str | None = None
@@ -259,13 +284,22 @@ def handle_event_files(
     config: Config,
     *,
     source: Forge | None,
-    reconciler: Reconciler,
+    reconciler: Reconciler | Callable[[], Reconciler],
     log: Log,
     dry_run: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """Load the payload, then handle it; ``source`` is opened from the payload's repository when not given."""
+    """Load the payload, then handle it; ``source`` is opened from the payload's repository when not given.
+
+    An event that concerns no environment is answered before anything is connected: no forge, no cluster.
+    """
     event = load_event(event_name, event_path)
+    intent = to_intent(event, config.events)
+    if isinstance(intent, Ignore):
+        log(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}")
+        return 0
+    if not isinstance(reconciler, Reconciler):
+        reconciler = reconciler()
     if source is None:
         repository = config.events.repository or event.repository
         if not repository:

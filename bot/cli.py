@@ -349,11 +349,19 @@ def retry(name: str, config_file: Path, requested_by: str) -> None:
 @CONFIG_OPTION
 @WAIT_OPTION
 def reconcile(name: str | None, config_file: Path, wait: bool) -> None:
-    """Move one environment (or all of them) forward from what git and the cluster say now."""
+    """Move one environment (or all of them, from one read of each source) forward from what git and the cluster say."""
+    from bot.reconcile.runner import utc_now
+    from bot.report.status import status_row, status_table
+
     config, reconciler = _reconciler(config_file)
-    names = [name] if name else list(reconciler.environments(reconciler.snapshot()))
-    for each in names:
-        _print_passes(reconciler, config, each, None, wait)
+    if name:
+        _print_passes(reconciler, config, name, None, wait)
+        return
+    passes = reconciler.sweep()
+    _console().print(status_table([status_row(p.decision, p.history) for p in passes], utc_now()))
+    failed = [p.decision for p in passes if p.decision.failure]
+    if failed:
+        raise UserError(f"environment {d.name} is Failed: {d.failure}" for d in failed)
 
 
 @cli.command("status")
@@ -389,10 +397,17 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
 def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: bool) -> None:
     """Turn a GitHub event into an intent and reconcile the environments it concerns (the Action's entry point)."""
     from bot.action import handle_event_files
+    from bot.config import load_config
 
-    config, reconciler = _reconciler(config_file)
+    config = load_config(config_file)
+
+    def connect() -> Any:
+        from bot.connect import build_reconciler
+
+        return build_reconciler(config)
+
     code = handle_event_files(
-        event_name, event_path, config, source=None, reconciler=reconciler, log=click.echo, dry_run=dry_run
+        event_name, event_path, config, source=None, reconciler=connect, log=click.echo, dry_run=dry_run
     )
     if code:
         raise click.exceptions.Exit(code)

@@ -369,6 +369,31 @@ class GitHubForge:
         matching = [p for p in pulls if p["head"]["ref"] == head and p["base"]["ref"] == base]
         return min(matching, key=lambda p: p["number"]) if matching else None
 
+    # -- RepositoryListing ---------------------------------------------------------------------------------------
+
+    def branch_names(self) -> frozenset[str]:
+        """Every branch, from one matching-refs listing (GitHub answers it whole, without pages)."""
+        _, refs = self._call("GET", "/git/matching-refs/heads")
+        return frozenset(ref["ref"].removeprefix("refs/heads/") for ref in refs)
+
+    def pull_request_states(self) -> dict[int, PullRequestState]:
+        """Every pull request's state, from the pulls listing (``state=all``, paged, 100 a page)."""
+        states: dict[int, PullRequestState] = {}
+        for batch in self._pages("/pulls", {"state": "all"}):
+            for pull in batch:
+                merged = bool(pull.get("merged_at"))
+                states[int(pull["number"])] = "merged" if merged else ("open" if pull["state"] == "open" else "closed")
+        return states
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+        pages: list[list[dict[str, Any]]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            _, batch = self._call("GET", path, params={**(params or {}), "per_page": _PAGE, "page": page})
+            pages.append(batch)
+            if len(batch) < _PAGE:
+                break
+        return pages
+
     def _get_pull(self, number: int) -> dict[str, Any]:
         status, data = self._call("GET", f"/pulls/{number}", allow=(404,))
         if status == 404:

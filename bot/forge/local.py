@@ -378,6 +378,17 @@ class LocalForge:
             entries.append((short, dt.datetime.fromisoformat(when), f"{subject}: {title}" if title else subject))
         return tuple(entries)
 
+    def branch_names(self) -> frozenset[str]:
+        """Every branch of the repository."""
+        self._sync()
+        out = self._git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads")
+        return frozenset(line for line in out.splitlines() if line)
+
+    def pull_request_states(self) -> dict[int, PullRequestState]:
+        """Every pull request's number and state."""
+        self._sync()
+        return {int(record["number"]): record["state"] for record in self._pulls(self._state())}
+
     def permission(self, user: str) -> Permission:
         self._sync()
         role = self._state().read("permissions.json", {}).get(user)

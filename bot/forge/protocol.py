@@ -15,6 +15,7 @@ from bot.forge.model import (
     MergeResult,
     Permission,
     PullRequest,
+    PullRequestState,
     StatusState,
 )
 
@@ -105,4 +106,17 @@ class Forge(Protocol):
 
     def permission(self, user: str) -> Permission:
         """The role of ``user`` on this repository; ``Permission.NONE`` for unknown users."""
+        ...
+
+
+@runtime_checkable
+class RepositoryListing(Protocol):
+    """Whole-repository listings for sweeps: a fixed number of paged requests, never one per environment."""
+
+    def branch_names(self) -> frozenset[str]:
+        """The names of every branch."""
+        ...
+
+    def pull_request_states(self) -> dict[int, PullRequestState]:
+        """Every pull request's number and state (open, closed, merged)."""
         ...

@@ -12,7 +12,7 @@ from bot.cluster.protocol import Cluster
 from bot.cluster.snapshot import ObservedSnapshot, observe
 from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.bind import check_environment
-from bot.environment.model import Environment
+from bot.environment.model import Environment, Origin
 from bot.environment.record import Intent, Record, parse_record
 from bot.errors import EnvironmentSpecError, UserError
 from bot.forge.model import MergeMethod
@@ -32,6 +32,12 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _origin(observation: Observation, request: Environment | None) -> Origin | None:
+    if request is not None:
+        return request.origin
+    return observation.record.environment.origin if observation.record is not None else None
+
+
 @dataclass(frozen=True)
 class RepoView:
     """The file paths under the environments folder of both base branches, read once and shared."""
@@ -48,6 +54,8 @@ class Pass:
     outcomes: tuple[Outcome, ...] = ()
     history: tuple[Outcome, ...] = ()
     """Every proposal's latest outcome over a whole ``run``, in the order the proposals first appeared."""
+    origin: Origin | None = None
+    """Where the environment came from (its request, or its record), for reporting back there."""
 
     @property
     def moved_on(self) -> bool:
@@ -149,7 +157,26 @@ class Reconciler:
         """One observe → decide → act round."""
         observation = self.observe(name, request)
         decision = decide(observation, self.settings, self.policy)
-        return Pass(decision, tuple(self._carry_out(p) for p in decision.proposals))
+        outcomes = tuple(self._carry_out(p) for p in decision.proposals)
+        return Pass(decision, outcomes, origin=_origin(observation, request))
+
+    def sweep(self, names: Iterable[str] | None = None) -> list[Pass]:
+        """Reconcile many environments from ONE cluster snapshot and ONE listing of each repository.
+
+        Environments with nothing to propose cost no further request; only those that move are run on their own.
+        """
+        snapshot = self.snapshot()
+        view = self.view()
+        chosen = list(names) if names is not None else list(self.environments(snapshot, view))
+        passes: list[Pass] = []
+        for name in chosen:
+            observation = self.observe(name, snapshot=snapshot, view=view)
+            decision = decide(observation, self.settings, self.policy)
+            if decision.proposals:
+                passes.append(self.run(name))
+            else:
+                passes.append(Pass(decision, origin=_origin(observation, None)))
+        return passes
 
     def run(
         self,
@@ -168,7 +195,7 @@ class Reconciler:
         while True:
             current = self.step(name, request)
             latest.update(((o.proposal.repo.value, o.proposal.branch), o) for o in current.outcomes)
-            current = Pass(current.decision, current.outcomes, tuple(latest.values()))
+            current = Pass(current.decision, current.outcomes, tuple(latest.values()), current.origin)
             if on_pass is not None:
                 on_pass(current)
             actions += sum(1 for outcome in current.outcomes if outcome.progress.moved_on)

@@ -388,6 +388,12 @@ class FakeGitHub:
         listed = [e for e in entries.values() if recursive or "/" not in e["path"]]
         return sorted(listed, key=lambda e: e["path"])
 
+    def op_git_list_matching_refs(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
+        prefix = "refs/" + p["ref"]
+        found = [{"ref": ref, "object": {"sha": sha, "type": "commit"}} for ref, sha in sorted(self.refs.items())
+                 if ref.startswith(prefix)]  # fmt: skip
+        return 200, found
+
     def op_git_get_tree(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
         key = p["tree_sha"]
         sha = key if key in self.trees else self.commits[self._resolve(key)].tree
