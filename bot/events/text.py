@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from typing import Any
 
-import jinja2
+from bot.report.text import render_package_text
 
 MAX_QUOTED = 80
 """Longest piece of a user's comment a reply repeats; longer ones are cut with an ellipsis."""
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("bot.events", "templates"),
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-
-
 def render(template: str, **context: Any) -> str:
     """Render one of envbot's own event templates (never user text as a template); surrounding blanks dropped."""
-    return _environment().get_template(template).render(**context).strip()
+    return render_package_text("bot.events", template, **context).strip()
 
 
 def quote(text: str, limit: int = MAX_QUOTED) -> str:

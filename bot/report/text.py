@@ -9,9 +9,9 @@ import jinja2
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def _environment(package: str) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("bot.report", "templates"),
+        loader=jinja2.PackageLoader(package, "templates"),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -21,5 +21,10 @@ def _environment() -> jinja2.Environment:
 
 
 def render_text(template: str, **context: Any) -> str:
-    """Render one of envbot's own text templates (never user-supplied templates)."""
-    return _environment().get_template(template).render(**context)
+    """Render one of envbot's own text templates in bot/report/templates (never user-supplied templates)."""
+    return render_package_text("bot.report", template, **context)
+
+
+def render_package_text(package: str, template: str, **context: Any) -> str:
+    """Render one of envbot's own text templates from ``<package>/templates``."""
+    return _environment(package).get_template(template).render(**context)
