@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import yamldoc
+from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
 from bot.environment.model import Origin, OriginKind
 from bot.environment.record import Intent as RecordIntent
@@ -37,7 +38,7 @@ from bot.forge.errors import ForgeNotFoundError
 from bot.forge.model import Permission, PullRequestState
 from bot.forge.protocol import Forge, RepositoryListing
 from bot.reconcile.model import Decision, Phase
-from bot.reconcile.runner import Pass, Reconciler
+from bot.reconcile.runner import Pass, Reconciler, RepoView
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
 from bot.report.github_actions import error_annotation, outputs_for, write_outputs, write_summary
 from bot.report.status import StatusRow, status_row, summary_markdown
@@ -66,7 +67,7 @@ class EventHandler:
             return 0
         checked = self._authorize(intent)
         if isinstance(checked, RunCommand):
-            checked = self._resolve(checked)
+            checked = self._resolve(checked, event.repository)
         if isinstance(checked, Reply):
             self._reply(intent, checked)
             return 0
@@ -84,9 +85,12 @@ class EventHandler:
         permission = self.source.permission(user) if user else Permission.NONE
         return authorize(intent, permission)
 
-    def _resolve(self, run: RunCommand) -> Intent | Reply:
+    def _resolve(self, run: RunCommand, repository: str | None) -> Intent | Reply:
         pull_request = self.source.get_pull_request(run.pr_number)
-        return resolve_command(run, pull_request.head, self.config.events)
+        events = self.config.events
+        if events.repository is None and repository:  # as for pull_request events: a fork's branch is its own
+            events = dataclasses.replace(events, repository=repository)
+        return resolve_command(run, pull_request.head, events, head_repository=pull_request.head_repository)
 
     # -- intents -----------------------------------------------------------------------------------------------
 
@@ -170,14 +174,19 @@ class EventHandler:
                 orphans[name] = f"envbot sweep: {reason}"
                 if not self.dry_run:
                     self.reconciler.request_deletion(name, orphans[name])
-        self._reconcile_all(orphans)
+        # Nothing written yet (no orphan, or a dry run): the reads above still hold, so the sweep reuses them.
+        unchanged = not orphans or self.dry_run
+        self._reconcile_all(orphans, (snapshot, view) if unchanged else None)
 
-    def _reconcile_all(self, orphans: Mapping[str, str]) -> None:
+    def _reconcile_all(
+        self, orphans: Mapping[str, str], reads: tuple[ObservedSnapshot, RepoView] | None = None
+    ) -> None:
         if self.dry_run:
             for name in self.reconciler.environments(self.reconciler.snapshot()):
                 self._run(name, None, None, destroying_by=orphans.get(name))
             return
-        for final in self.reconciler.sweep():
+        snapshot, view = reads if reads is not None else (None, None)
+        for final in self.reconciler.sweep(snapshot=snapshot, view=view):
             row = status_row(final.decision, final.history)
             self.rows.append(row)
             if final.history:  # report only where something happened: an unchanged sweep costs no request

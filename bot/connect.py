@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
@@ -37,6 +38,8 @@ def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
     location = repository.repository
     if "://" not in location:
         location = str(config.resolve(location))
+        if not Path(location).exists():
+            raise UserError(f"{location}: repository not found (a local path must name an existing git repository)")
     try:
         return LocalForge(location)
     except ForgeNotFoundError as exc:

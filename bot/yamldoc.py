@@ -10,6 +10,10 @@ import yaml
 
 MAX_ALIASES = 100
 MAX_DEPTH = 64
+MAX_VALUES = 100_000
+"""Values a document may hold once its aliases are expanded: a few aliases can otherwise stand for billions."""
+MAX_INTEGER_BITS = 1024
+"""Larger integers are no parameter value, and Python refuses to print those of more than 4300 digits."""
 
 # A plain (unquoted) scalar is emitted only when every YAML 1.1 and 1.2 reader takes it as this very string.
 _PLAIN_SAFE = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*\Z")
@@ -26,6 +30,7 @@ class _LimitedLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._aliases = 0
+        self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
@@ -33,7 +38,30 @@ class _LimitedLoader(yaml.SafeLoader):
             if self._aliases > MAX_ALIASES:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise YamlError(f"line {mark.line + 1}: more than {MAX_ALIASES} YAML aliases; refusing to expand")
-        return super().compose_node(parent, index)
+        # PyYAML composes recursively: refuse deep nesting here, before Python's recursion limit is reached.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise YamlError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's own constructors raise ValueError on 2024-02-30, ``!!int x`` or 5000-digit integers; those
+        become a ``YamlError`` naming the line (never the value, which may be a secret typed by mistake)."""
+        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        kind = str(node.tag).rsplit(":", 1)[-1]
+        try:
+            value = super().construct_object(node, deep=deep)
+        except YamlError:
+            raise
+        except (ValueError, OverflowError):
+            raise YamlError(f"{where}: not a valid {kind} value") from None
+        if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+            raise YamlError(f"{where}: an integer of more than {MAX_INTEGER_BITS} bits is not a usable value")
+        return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -49,15 +77,21 @@ class _LimitedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _check_depth(value: Any, depth: int = 0) -> None:
-    if depth > MAX_DEPTH:
-        raise YamlError(f"nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_depth(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_depth(item, depth + 1)
+def _check_depth(value: Any) -> None:
+    """Refuse documents nested too deeply, or that expand (through aliases) to more than ``MAX_VALUES`` values."""
+    budget = MAX_VALUES
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nested more than {MAX_DEPTH} levels deep")
+        budget -= 1
+        if budget < 0:
+            raise YamlError(f"holds more than {MAX_VALUES} values once its aliases are expanded; refusing to expand")
+        if isinstance(item, dict):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
 
 
 def _wrap(exc: yaml.YAMLError) -> YamlError:

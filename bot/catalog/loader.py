@@ -137,7 +137,11 @@ def load_catalogs(catalogs_dir: Path) -> CatalogSet:
         raise CatalogError(f"{catalogs_dir.as_posix()}: catalogs folder not found")
     catalogs: dict[str, Catalog] = {}
     problems: list[str] = []
+    root = catalogs_dir.resolve()
     for folder in sorted(p for p in catalogs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if folder.is_symlink() and not folder.resolve().is_relative_to(root):
+            problems.append(f"{folder.as_posix()}: is a symbolic link pointing outside the catalogs folder")
+            continue
         try:
             catalog = parse_catalog(read_catalog_folder(folder))
         except CatalogError as exc:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any, Final
 
-from bot.catalog.model import Catalog, CatalogSet
+from bot.catalog.model import Catalog, CatalogSet, ParameterType
 from bot.environment.bind import check_environment
 from bot.environment.model import Environment, Origin
 from bot.environment.spec import environment_from_document
@@ -113,12 +113,15 @@ def build_environment(
         selected[name] = {**entry, "parameters": dict(parameters) if isinstance(parameters, Mapping) else parameters}
 
     targeted: dict[tuple[str, str], Setting] = {}
+    hidden: list[str] = []  # values written for secret parameters: refused, and never repeated in the reply
     for setting in provision.settings:
         catalog = _targets(setting, chosen, catalogs, problems)
         if catalog is None:
             continue
+        if catalog.parameters[setting.name].type is ParameterType.SECRET and setting.value:
+            hidden.append(setting.value)
         if (catalog.name, setting.name) in targeted:
-            problems.append(f"{quote(str(setting))}: {catalog.name}.{setting.name} is set more than once")
+            problems.append(f"{quote(setting.key)}: {catalog.name}.{setting.name} is set more than once")
             continue
         targeted[catalog.name, setting.name] = setting
         value = coerce_value(catalog.parameters[setting.name], setting.value)
@@ -129,7 +132,7 @@ def build_environment(
         if isinstance(parameters, dict):
             parameters[setting.name] = value
     if problems:
-        return _problems_reply(provision, problems)
+        return _problems_reply(provision, problems, hidden)
 
     document["catalogs"] = list(selected.values())
     environment = environment_from_document(document, source)
@@ -139,8 +142,11 @@ def build_environment(
     return environment
 
 
-def _problems_reply(provision: Provision, problems: list[str]) -> Reply:
+def _problems_reply(provision: Provision, problems: list[str], hidden: list[str] | None = None) -> Reply:
     shown = problems[:MAX_PROBLEMS_SHOWN]
-    what = quote(provision.trigger) if provision.trigger else "This request"
+    trigger = provision.trigger
+    for value in hidden or ():
+        trigger = trigger.replace(value, "***")
+    what = quote(trigger) if trigger else "This request"
     found = reply("provision-problems", quoted=what, problems=shown, more=len(problems) - len(shown))
     return found

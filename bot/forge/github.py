@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from bot.forge.model import (
     marked_body,
     status_description,
 )
-from bot.forge.retry import BoundedRetry, RetryPolicy
+from bot.forge.retry import BoundedRetry, RetryBudgetExceededError, RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,8 @@ class GitHubForge:
             ]
             _, made = self._call("POST", "/git/trees", body={"base_tree": base_tip.tree, "tree": entries})
             tree = made["sha"]
+            # Reading these files back (after the merge, say) needs no request: a blob's SHA is its content's hash.
+            self._blobs.update((_blob_sha(c), c) for c in wanted.values() if c is not None)
 
         if tree == base_tip.tree:
             target = base_tip.sha
@@ -268,12 +271,14 @@ class GitHubForge:
 
     def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
         text = marked_body(marker, body)
-        mine = sorted(
-            (c for c in self._comments(number) if has_marker(c.get("body") or "", marker)), key=lambda c: c["id"]
-        )
+        mine = self._marked_comments(number, marker)
         if not mine:
             _, made = self._call("POST", f"/issues/{number}/comments", body={"body": text})
-            return _comment(made)
+            # Another run that found none either (or a retried POST whose first answer was lost) may have posted
+            # one too: look again and keep the oldest, so that two first runs at once leave exactly one.
+            mine = self._marked_comments(number, marker)
+            if not mine:
+                return _comment(made)
         keep, *duplicates = mine
         if keep.get("body") != text:
             _, keep = self._call("PATCH", f"/issues/comments/{keep['id']}", body={"body": text})
@@ -401,6 +406,11 @@ class GitHubForge:
         result: dict[str, Any] = data
         return result
 
+    def _marked_comments(self, number: int, marker: str) -> list[dict[str, Any]]:
+        """The pull request's comments that carry ``marker``, oldest first."""
+        found = (c for c in self._comments(number) if has_marker(c.get("body") or "", marker))
+        return sorted(found, key=lambda c: c["id"])
+
     def _comments(self, number: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for page in range(1, _MAX_PAGES + 1):
@@ -435,8 +445,14 @@ class GitHubForge:
             if exc.status in allow:
                 return exc.status, exc.data if isinstance(exc.data, dict) else {}
             failure = self._error(verb, path, exc)
+        except RetryBudgetExceededError as exc:  # raised while waiting to retry: name the request, as below
+            failure = RetryBudgetExceededError(
+                self._redact(f"GitHub {verb} {self.repository}{path}: {str(exc).removeprefix('GitHub ')}")
+            )
         except requests.RequestException as exc:
-            failure = ForgeUnavailableError(self._redact(f"GitHub {verb} {path}: {type(exc).__name__}"))
+            failure = ForgeUnavailableError(
+                self._redact(f"GitHub {verb} {self.repository}{path} failed: {_transport_problem(exc)}")
+            )
         # Raised outside the handler so that PyGithub's exception (headers, echoed data) is not even chained.
         raise failure
 
@@ -472,9 +488,22 @@ def _message(exc: GithubException | None = None, *, data_of: Any = None) -> str:
     return f"{text} ({'; '.join(details)})" if details else text
 
 
+def _transport_problem(exc: requests.RequestException) -> str:
+    """Why no answer came, in words (the exception's text may hold URLs and urllib3 internals)."""
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        return "no answer in time (the request timed out)"
+    return f"cannot connect ({type(exc).__name__})"
+
+
 def _normalize(changes: Sequence[FileChange]) -> dict[str, str | None]:
     """Changes by path (the last change of a path wins), each path checked."""
     return {check_path(c.path): c.content for c in changes}
+
+
+def _blob_sha(text: str) -> str:
+    """The git object ID of a blob holding ``text`` (UTF-8), as GitHub names the blob it stores for it."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _decode(content: str, path: str) -> str:
@@ -499,6 +528,7 @@ def _pull(data: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
         labels=tuple(sorted(label["name"] for label in data.get("labels") or ())),
         mergeable=mergeable if isinstance(mergeable, bool) else None,
         url=data.get("html_url") or "",
+        head_repository=(data["head"].get("repo") or {}).get("full_name"),
     )
 
 

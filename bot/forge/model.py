@@ -88,6 +88,8 @@ class PullRequest:
     labels: tuple[str, ...] = ()
     mergeable: bool | None = None
     url: str = ""
+    head_repository: str | None = None
+    """``owner/name`` the head branch lives in (a fork's, for a pull request from a fork); None when unknown."""
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class BoundedRetry(GithubRetry):
         if delay > left:
             raise RetryBudgetExceededError(
                 f"GitHub asked to wait {delay:.0f}s before retrying, more than the {max(left, 0):.0f}s "
-                "left of this request's retry budget; try again later"
+                "left of this request's retry budget"
             )
         self.waited += delay
         if self.on_retry is not None:

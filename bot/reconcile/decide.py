@@ -105,10 +105,14 @@ def available_outputs(
     return outputs
 
 
+# envbot parses here only what it has just rendered itself, so libyaml's fast loader is safe and welcome.
+_RENDERED_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _object_names(files: Mapping[str, str], kind: str) -> list[str]:
     names: list[str] = []
     for content in files.values():
-        for document in yaml.safe_load_all(content):
+        for document in yaml.load_all(content, Loader=_RENDERED_LOADER):
             if isinstance(document, dict) and document.get("kind") == kind:
                 names.append(str(document["metadata"]["name"]))
     return names

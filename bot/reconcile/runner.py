@@ -160,13 +160,20 @@ class Reconciler:
         outcomes = tuple(self._carry_out(p) for p in decision.proposals)
         return Pass(decision, outcomes, origin=_origin(observation, request))
 
-    def sweep(self, names: Iterable[str] | None = None) -> list[Pass]:
+    def sweep(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        snapshot: ObservedSnapshot | None = None,
+        view: RepoView | None = None,
+    ) -> list[Pass]:
         """Reconcile many environments from ONE cluster snapshot and ONE listing of each repository.
 
         Environments with nothing to propose cost no further request; only those that move are run on their own.
+        Pass ``snapshot`` and ``view`` when they were just read and nothing has been written since.
         """
-        snapshot = self.snapshot()
-        view = self.view()
+        snapshot = snapshot if snapshot is not None else self.snapshot()
+        view = view if view is not None else self.view()
         chosen = list(names) if names is not None else list(self.environments(snapshot, view))
         passes: list[Pass] = []
         for name in chosen:

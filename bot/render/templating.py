@@ -58,6 +58,11 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise SecurityError(f"exponents above {MAX_EXPONENT} are not allowed")
+        if isinstance(left, int) and isinstance(right, int):
+            # Chained powers or repeated squaring would otherwise build numbers that take minutes to compute.
+            bits = (abs(left).bit_length() - 1) * right if operator == "**" else left.bit_length() + right.bit_length()
+            if operator in ("*", "**") and bits > yamldoc.MAX_INTEGER_BITS:
+                raise SecurityError(f"integers of more than {yamldoc.MAX_INTEGER_BITS} bits are not allowed")
         if operator == "*":
             for sequence, count in ((left, right), (right, left)):
                 sized = isinstance(sequence, str | list | tuple) and isinstance(count, int)
@@ -91,6 +96,10 @@ def check_template_syntax(source: str, name: str) -> str | None:
         _ENVIRONMENT.parse(source, name=name)
     except jinja2.TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
+    except RecursionError:
+        return "nested too deeply to parse"
+    except (ValueError, OverflowError) as exc:  # a number literal of thousands of digits
+        return f"cannot be parsed: {str(exc).split(';')[0]}"
     return None
 
 

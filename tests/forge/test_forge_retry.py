@@ -137,12 +137,12 @@ def test_writes_are_retried_too(httpserver: HTTPServer) -> None:
     comments = "/api/v3/repos/acme/platform/issues/1/comments"
     httpserver.expect_ordered_request(comments, method="GET").respond_with_json([])
     httpserver.expect_ordered_request(comments, method="POST").respond_with_data("", status=502)
-    httpserver.expect_ordered_request(comments, method="POST").respond_with_json(
-        {"id": 7, "body": "<!-- k -->\nhi", "html_url": "u"}, status=201
-    )
+    made = {"id": 7, "body": "<!-- k -->\nhi", "html_url": "u"}
+    httpserver.expect_ordered_request(comments, method="POST").respond_with_json(made, status=201)
+    httpserver.expect_ordered_request(comments, method="GET").respond_with_json([made])  # no concurrent duplicate
     forge = make_forge(httpserver, RetryPolicy(sleep=Sleeps()))
     assert forge.upsert_comment(1, "k", "hi").id == 7
-    assert forge.request_count == 3
+    assert forge.request_count == 4
 
 
 def test_the_token_is_sent_but_never_logged_or_raised(httpserver: HTTPServer, caplog: pytest.LogCaptureFixture) -> None:

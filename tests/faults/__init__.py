@@ -1,0 +1,1 @@
+"""Fault injection: GitHub outages, rate limits and races, Kubernetes API faults, crashes and concurrent runs."""

@@ -1,0 +1,58 @@
+"""Two workflow runs for the same environment at once (two jobs of one event, or two events close together): two
+EventHandlers in threads, each with its own clients, on the same fake GitHub repositories. Whatever the
+interleaving, one pull request per phase, one merge commit each, one sticky comment, the same files."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.reconcile.model import Phase
+from tests.faults import ledger
+from tests.faults.world import STEP, Run, World, assert_converged, reference
+
+
+def race(world: World, body: str) -> tuple[Run, Run]:
+    """Two runs of ``body`` started at the same moment."""
+    barrier = threading.Barrier(2)
+    runs: list[Run] = []
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            barrier.wait()
+            runs.append(world.run(body))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    ledger.record("concurrent run of the same event")
+    first, second = runs
+    return first, second
+
+
+def race_until(world: World, first: str, until: Phase, max_rounds: int = 8) -> None:
+    body = first
+    for _ in range(max_rounds):
+        runs = race(world, body)
+        world.clock.advance(STEP)
+        assert [run.error for run in runs] == [None, None], [run.message for run in runs]
+        if all(run.phase is until for run in runs):
+            return
+        started = {Phase.CREATING} if first == "/provision" else {Phase.READY}
+        body = first if any(run.phase in started for run in runs) else "/status"
+    raise AssertionError(f"not {until.value} after {max_rounds} rounds of two runs")
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3])
+def test_two_runs_at_once_make_one_pull_request_per_phase_and_one_sticky_comment(world: World, attempt: int) -> None:
+    race_until(world, "/provision", Phase.READY)
+    assert_converged(world.end_state(), reference("ready"))
+    race_until(world, "/destroy", Phase.DELETED)
+    assert_converged(world.end_state(), reference("deleted"))
