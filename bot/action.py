@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -44,6 +45,8 @@ from bot.report.github_actions import error_annotation, outputs_for, write_outpu
 from bot.report.status import StatusRow, status_row, summary_markdown
 
 Log = Callable[[str], None]
+SETTLED_REPORT_WINDOW = dt.timedelta(hours=2)
+"""A sweep reports an environment that settled this recently (an hourly schedule sees each change once or twice)."""
 
 
 @dataclass
@@ -189,8 +192,14 @@ class EventHandler:
         for final in self.reconciler.sweep(snapshot=snapshot, view=view):
             row = status_row(final.decision, final.history)
             self.rows.append(row)
-            if final.history:  # report only where something happened: an unchanged sweep costs no request
+            if final.history or self._settled_lately(final.decision):
+                # Report where something happened: an unchanged sweep costs no request per environment.
                 self._report_on_origin(final.decision, row, None, final.origin)
+
+    def _settled_lately(self, decision: Decision) -> bool:
+        """Ready, Failed or Deleted since shortly before the previous scheduled sweep: that change is reported."""
+        since = decision.since
+        return decision.phase.settled and since is not None and self.reconciler.clock() - since <= SETTLED_REPORT_WINDOW
 
     def _branches(self) -> frozenset[str] | None:
         if isinstance(self.source, RepositoryListing):
@@ -284,7 +293,7 @@ def open_source_forge(config: Config, repository: str) -> Forge:
     token = os.environ.get("ENVBOT_SOURCE_TOKEN") or os.environ.get("GITHUB_TOKEN")
     if not token:
         raise UserError("no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN")
-    return GitHubForge(repository, token, base_url=config.github_api_url)
+    return GitHubForge(repository, token, base_url=config.github_api_url, comment_author=config.comment_author)
 
 
 def handle_event_files(

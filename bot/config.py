@@ -70,6 +70,7 @@ class Config:
     apps: RepositoryConfig
     catalogs: str = "catalogs"
     github_api_url: str = "https://api.github.com"
+    comment_author: str | None = None
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     render: RenderSettings = field(default_factory=RenderSettings)
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -87,7 +88,7 @@ _SCHEMA: dict[str, Any] = {
     "platform": {"repository": str, "baseBranch": str},
     "apps": {"repository": str, "baseBranch": str},
     "catalogs": str,
-    "github": {"apiUrl": str},
+    "github": {"apiUrl": str, "commentAuthor": str},
     "cluster": {"type": str, "kubeconfig": str, "context": str, "path": str, "argocdNamespace": str},
     "render": {
         "environmentsDir": str,
@@ -202,6 +203,7 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
         apps=RepositoryConfig(document["apps"]["repository"], document["apps"].get("baseBranch", "main")),
         catalogs=document.get("catalogs", "catalogs"),
         github_api_url=(document.get("github") or {}).get("apiUrl", "https://api.github.com"),
+        comment_author=(document.get("github") or {}).get("commentAuthor"),
         cluster=ClusterConfig(
             type=cluster_type,
             kubeconfig=cluster.get("kubeconfig"),

@@ -31,7 +31,13 @@ def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
     if repository.is_github:
         from bot.forge.github import GitHubForge
 
-        return GitHubForge(repository.repository, github_token(), base_url=config.github_api_url)
+        cache = os.environ.get("ENVBOT_CACHE_DIR", "").strip()
+        return GitHubForge(
+            repository.repository,
+            github_token(),
+            base_url=config.github_api_url,
+            blob_cache=Path(cache) / "blobs" if cache else None,
+        )
     from bot.forge.errors import ForgeNotFoundError
     from bot.forge.local import LocalForge
 

@@ -86,6 +86,7 @@ class GitHubForge:
         seconds_between_writes: float | None = 1.0,
         user_agent: str = "envbot",
         blob_cache: Path | None = None,
+        comment_author: str | None = None,
     ) -> None:
         owner, sep, name = repository.partition("/")
         if not sep or not owner or not name or "/" in name:
@@ -113,6 +114,7 @@ class GitHubForge:
         self._listings: dict[str, dict[str, str]] = {}
         self._blobs: dict[str, str] = {}
         self._blob_cache = blob_cache
+        self._comment_author = comment_author
 
     def __repr__(self) -> str:
         return f"GitHubForge({self.repository!r}, base_url={self.base_url!r})"
@@ -390,6 +392,13 @@ class GitHubForge:
                 states[int(pull["number"])] = "merged" if merged else ("open" if pull["state"] == "open" else "closed")
         return states
 
+    def open_pull_request_heads(self) -> frozenset[str]:
+        """The head branch of every open pull request of this repository (paged, 100 a page)."""
+        heads: set[str] = set()
+        for batch in self._pages("/pulls", {"state": "open"}):
+            heads.update(pull["head"]["ref"] for pull in batch if pull.get("head"))
+        return frozenset(heads)
+
     def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
         pages: list[list[dict[str, Any]]] = []
         for page in range(1, _MAX_PAGES + 1):
@@ -407,9 +416,21 @@ class GitHubForge:
         return result
 
     def _marked_comments(self, number: int, marker: str) -> list[dict[str, Any]]:
-        """The pull request's comments that carry ``marker``, oldest first."""
-        found = (c for c in self._comments(number) if has_marker(c.get("body") or "", marker))
+        """The pull request's comments that carry ``marker`` AND were written by envbot, oldest first.
+
+        Anyone can type the marker; only a bot account (GitHub Apps, ``github-actions[bot]``) or the configured
+        ``comment_author`` counts, so a person's look-alike is never adopted, edited or deleted.
+        """
+        found = (
+            c for c in self._comments(number) if has_marker(c.get("body") or "", marker) and self._written_by_us(c)
+        )
         return sorted(found, key=lambda c: c["id"])
+
+    def _written_by_us(self, comment: dict[str, Any]) -> bool:
+        user = comment.get("user") or {}
+        if self._comment_author is not None:
+            return bool(user.get("login") == self._comment_author)
+        return bool(user.get("type") == "Bot")
 
     def _comments(self, number: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

@@ -384,6 +384,11 @@ class LocalForge:
         out = self._git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads")
         return frozenset(line for line in out.splitlines() if line)
 
+    def open_pull_request_heads(self) -> frozenset[str]:
+        """The head branch of every open pull request."""
+        self._sync()
+        return frozenset(str(r["head"]) for r in self._pulls(self._state()) if r["state"] == "open")
+
     def pull_request_states(self) -> dict[int, PullRequestState]:
         """Every pull request's number and state."""
         self._sync()

@@ -120,3 +120,7 @@ class RepositoryListing(Protocol):
     def pull_request_states(self) -> dict[int, PullRequestState]:
         """Every pull request's number and state (open, closed, merged)."""
         ...
+
+    def open_pull_request_heads(self) -> frozenset[str]:
+        """The head branch of every open pull request."""
+        ...

@@ -70,10 +70,14 @@ def carry_out(proposal: Proposal, forge: Forge, base: str, merge_method: MergeMe
             proposal.branch, base, proposal.title, proposal.body, labels=(PR_LABEL,)
         )
     except ForgeRejectedError:
-        # Another run may have merged the same change in between (the branch is then merged into the base).
-        if forge.push_commit(proposal.branch, base, changes, proposal.title).has_diff:
-            raise
-        return Outcome(proposal, Progress.IN_SYNC, f"{base} already holds the change (merged by another run)")
+        # Another run merged the same change in between (the base then holds it), or someone deleted the branch
+        # between the push and the pull request: push again and look once more.
+        commit = forge.push_commit(proposal.branch, base, changes, proposal.title)
+        if not commit.has_diff:
+            return Outcome(proposal, Progress.IN_SYNC, f"{base} already holds the change (merged by another run)")
+        pull_request = forge.ensure_pull_request(
+            proposal.branch, base, proposal.title, proposal.body, labels=(PR_LABEL,)
+        )
     if proposal.gate is not None:
         gate = proposal.gate
         forge.set_status(commit.sha, gate.context, gate.state, gate.description)

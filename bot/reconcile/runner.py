@@ -16,10 +16,10 @@ from bot.environment.model import Environment, Origin
 from bot.environment.record import Intent, Record, parse_record
 from bot.errors import EnvironmentSpecError, UserError
 from bot.forge.model import MergeMethod
-from bot.forge.protocol import Forge
+from bot.forge.protocol import Forge, RepositoryListing
 from bot.reconcile.act import Outcome, carry_out
 from bot.reconcile.decide import decide, deletion_proposal, retry_proposal
-from bot.reconcile.model import Decision, Observation, Phase, Proposal
+from bot.reconcile.model import Decision, Observation, Phase, Proposal, Step, branch_name
 from bot.render.renderer import Repo
 from bot.render.settings import RenderSettings
 
@@ -121,6 +121,8 @@ class Reconciler:
             except EnvironmentSpecError as exc:
                 problems.extend(exc.problems)
         wanted = request if request is not None else (record.environment if record else None)
+        if wanted is None:
+            wanted = self._unmerged_request(name, problems)
         bound = None
         if wanted is not None:
             found, bound = check_environment(wanted, self.catalogs)
@@ -137,11 +139,40 @@ class Reconciler:
             problems=tuple(problems),
         )
 
+    def _open_infrastructure_requests(self) -> frozenset[str]:
+        """Environments whose first infrastructure pull request is open (not merged yet)."""
+        if not isinstance(self.platform, RepositoryListing):
+            return frozenset()
+        suffix = f"/{Step.INFRASTRUCTURE.value}"
+        return frozenset(
+            head.removeprefix("envbot/").removesuffix(suffix)
+            for head in self.platform.open_pull_request_heads()
+            if head.startswith("envbot/") and head.endswith(suffix) and head.count("/") == 2
+        )
+
+    def _unmerged_request(self, name: str, problems: list[str]) -> Environment | None:
+        """The request in an open, unmerged infrastructure pull request: the environment is still being created.
+
+        Without it, a first pull request that waits on checks would look like no environment at all.
+        """
+        if name not in self._open_infrastructure_requests():
+            return None
+        record_path = self.settings.layout.record_path(name)
+        text = self.platform.read_file(record_path, branch_name(name, Step.INFRASTRUCTURE))
+        if text is None:
+            return None
+        try:
+            return parse_record(text, record_path).environment
+        except EnvironmentSpecError as exc:
+            problems.extend(exc.problems)
+            return None
+
     def environments(self, snapshot: ObservedSnapshot | None = None, view: RepoView | None = None) -> tuple[str, ...]:
-        """Every environment with a record on the platform base branch or objects in the cluster."""
+        """Every environment with a record on the platform base branch, an open first pull request, or objects."""
         root = self.settings.layout.environments_dir
         paths = view.platform_paths if view is not None else self.platform.list_tree(root, self.platform_base)
         names = {path[len(root) + 1 :].split("/")[0] for path in paths if path.endswith("/environment.yaml")}
+        names.update(self._open_infrastructure_requests())
         if snapshot is not None:
             names.update(snapshot.environments)
         return tuple(sorted(names))
@@ -226,6 +257,10 @@ class Reconciler:
         """
         observation = self.observe(name)
         if observation.record is None:
+            if observation.bound is not None:  # only an unmerged first pull request: withdraw it by emptying it
+                self.platform.push_commit(
+                    branch_name(name, Step.INFRASTRUCTURE), self.platform_base, [], f"envbot: withdraw {name}"
+                )
             return None
         intent = Intent(requested_at=self.clock(), requested_by=requested_by)
         proposal = deletion_proposal(observation, self.settings.layout.record_path(name), intent)

@@ -618,7 +618,9 @@ class FakeGitHub:
 
     def _comment_json(self, c: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.html}/pull/{c['issue']}#issuecomment-{c['id']}"
-        return {"id": c["id"], "body": c["body"], "html_url": url, "user": {"login": "envbot[bot]"}}
+        author = c.get("author", "envbot[bot]")
+        user = {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"}
+        return {"id": c["id"], "body": c["body"], "html_url": url, "user": user}
 
     def op_issues_list_comments(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
         self._pull(p["issue_number"])
@@ -628,10 +630,10 @@ class FakeGitHub:
         size, page = int(q.get("per_page", 30)), int(q.get("page", 1))
         return 200, [self._comment_json(c) for c in found[(page - 1) * size : page * size]]
 
-    def add_comment(self, number: int, body: str) -> int:
-        """Post a comment as someone else (tests use it to plant duplicates and look-alikes)."""
+    def add_comment(self, number: int, body: str, author: str = "envbot[bot]") -> int:
+        """Post a comment as ``author`` (tests plant a crashed run's duplicates, or a person's look-alikes)."""
         cid = 1000 + next(self._ids)
-        self.comments[cid] = {"id": cid, "issue": number, "body": body}
+        self.comments[cid] = {"id": cid, "issue": number, "body": body, "author": author}
         return cid
 
     def op_issues_create_comment(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:

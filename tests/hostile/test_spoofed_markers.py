@@ -1,10 +1,7 @@
 """A comment that starts with envbot's hidden marker, written by someone else.
 
-envbot finds its sticky comment (and its replies) by the marker line alone, whoever wrote the comment: it then
-edits the impostor's comment instead of posting its own, and deletes later copies as duplicates. The impostor can
-edit that comment again at will, so the "status" people read is theirs. This test states what should happen; it
-is expected to fail until ``Forge.upsert_comment`` also checks the comment's author (and the GitHub fake reports
-authors), and is listed in SECURITY.md as a known limitation.
+envbot finds its sticky comment (and its replies) by the marker line AND by the comment's author: a bot account
+(or the configured comment author). A person's look-alike is left alone, so the status people read is envbot's.
 """
 
 from __future__ import annotations
@@ -12,19 +9,16 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from tests.action.support import make_world
 from tests.hostile.arena import PR, PR_BRANCH, REPO, WRITER, comment
 
 
-@pytest.mark.xfail(strict=True, reason="upsert_comment adopts any comment that starts with the marker")
 def test_a_planted_status_marker_is_not_adopted(tmp_path: Path) -> None:
     with contextmanager(make_world)(tmp_path, REPO) as world:
         world.fake.grant(WRITER, "write")
         world.add_pull_request(PR, PR_BRANCH)
         planted = f"<!-- envbot:status:{PR_BRANCH} -->\n### envbot · `{PR_BRANCH}` · Ready\nhttps://evil.example"
-        planted_id = world.fake.add_comment(PR, planted)
+        planted_id = world.fake.add_comment(PR, planted, author=WRITER)
 
         assert world.handle("issue_comment", comment("/provision")) == 0, world.logs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -275,3 +276,51 @@ def test_a_hybrid_catalog_deploys_in_both_phases(tmp_path: Path) -> None:
     app = world.main_files("apps")["registry/environments/cache/in-cluster/redis-cache.yaml"]
     endpoint = world.catalogs.catalogs["redis-cache"].outputs["primaryEndpoint"].example
     assert endpoint in app
+
+
+class CheckingForge:
+    """The platform repository with a CI that reports ``ci/plan`` on every pushed infrastructure head."""
+
+    def __init__(self, inner: Any, verdict: dict[str, str]) -> None:
+        self._inner = inner
+        self._verdict = verdict
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def push_commit(self, branch: str, base: str, changes: Any, message: str, **options: Any) -> Any:
+        result = self._inner.push_commit(branch, base, changes, message, **options)
+        if branch.endswith("/infrastructure") and result.has_diff:
+            self._inner.set_status(result.sha, "ci/plan", self._verdict["state"], "terraform plan")
+        return result
+
+
+def checked_reconciler(world: World, verdict: dict[str, str]) -> Reconciler:
+    reconciler = world.reconciler()
+    reconciler.platform = CheckingForge(reconciler.platform, verdict)  # type: ignore[assignment]
+    return reconciler
+
+
+def test_a_first_pull_request_waiting_on_checks_is_picked_up_by_later_runs(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    verdict = {"state": "pending"}
+    first = checked_reconciler(world, verdict).step(NAME, seed_environment())
+    assert first.outcomes[0].progress.value == "checks-pending"
+    later = checked_reconciler(world, verdict)  # a scheduled run: no request, no record on main yet
+    assert later.environments() == (NAME,)
+    assert later.step(NAME).decision.phase is Phase.CREATING
+    (pr,) = world.pull_requests("platform")
+    platform, _ = world.forges()
+    platform.set_status(pr.head_sha, "ci/plan", "success", "plan ok")
+    verdict["state"] = "success"
+    assert later.run(NAME, wait=True, poll_interval=1).decision.phase is Phase.READY
+    assert [p.state for p in world.pull_requests("platform")] == ["merged"]
+
+
+def test_destroying_a_never_merged_environment_withdraws_its_pull_request(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = checked_reconciler(world, {"state": "pending"})
+    reconciler.step(NAME, seed_environment())
+    assert reconciler.request_deletion(NAME, requested_by="test") is None
+    assert reconciler.run(NAME, wait=True).decision.phase is Phase.DELETED
+    assert set(world.main_files("platform")) == {"README.md"}
