@@ -43,8 +43,8 @@ from bot.render import RenderSettings, Repo, render_environment
 SOURCE_PAYLOAD = "go-playground-webhooks/pull-request-issue-comment.json"
 CONTEXT = "envbot-bench"
 SIZES = (10, 100, 1000)
-CREATED = "2025-06-01T11:00:00Z"
-AVAILABLE = "2025-06-01T11:05:00Z"
+CREATED = "2025-05-31T11:00:00Z"  # a day before the clock starts: settled, unchanged environments
+AVAILABLE = "2025-05-31T11:05:00Z"
 
 
 @dataclasses.dataclass

@@ -38,12 +38,23 @@ def _origin(observation: Observation, request: Environment | None) -> Origin | N
     return observation.record.environment.origin if observation.record is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class RepoView:
-    """The file paths under the environments folder of both base branches, read once and shared."""
+    """The file paths under the environments folder of both base branches, read once and shared.
+
+    The open pull requests' heads are read only when first needed, and then once for the whole view.
+    """
 
     platform_paths: tuple[str, ...]
     app_paths: tuple[str, ...]
+    open_heads: frozenset[str] | None = None
+
+    def heads(self, platform: Forge) -> frozenset[str]:
+        if self.open_heads is None:
+            self.open_heads = (
+                platform.open_pull_request_heads() if isinstance(platform, RepositoryListing) else frozenset()
+            )
+        return self.open_heads
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ class Reconciler:
                 problems.extend(exc.problems)
         wanted = request if request is not None else (record.environment if record else None)
         if wanted is None:
-            wanted = self._unmerged_request(name, problems)
+            wanted = self._unmerged_request(name, problems, view)
         bound = None
         if wanted is not None:
             found, bound = check_environment(wanted, self.catalogs)
@@ -139,23 +150,21 @@ class Reconciler:
             problems=tuple(problems),
         )
 
-    def _open_infrastructure_requests(self) -> frozenset[str]:
+    def _open_infrastructure_requests(self, view: RepoView) -> frozenset[str]:
         """Environments whose first infrastructure pull request is open (not merged yet)."""
-        if not isinstance(self.platform, RepositoryListing):
-            return frozenset()
         suffix = f"/{Step.INFRASTRUCTURE.value}"
         return frozenset(
             head.removeprefix("envbot/").removesuffix(suffix)
-            for head in self.platform.open_pull_request_heads()
+            for head in view.heads(self.platform)
             if head.startswith("envbot/") and head.endswith(suffix) and head.count("/") == 2
         )
 
-    def _unmerged_request(self, name: str, problems: list[str]) -> Environment | None:
+    def _unmerged_request(self, name: str, problems: list[str], view: RepoView) -> Environment | None:
         """The request in an open, unmerged infrastructure pull request: the environment is still being created.
 
         Without it, a first pull request that waits on checks would look like no environment at all.
         """
-        if name not in self._open_infrastructure_requests():
+        if name not in self._open_infrastructure_requests(view):
             return None
         record_path = self.settings.layout.record_path(name)
         text = self.platform.read_file(record_path, branch_name(name, Step.INFRASTRUCTURE))
@@ -170,9 +179,11 @@ class Reconciler:
     def environments(self, snapshot: ObservedSnapshot | None = None, view: RepoView | None = None) -> tuple[str, ...]:
         """Every environment with a record on the platform base branch, an open first pull request, or objects."""
         root = self.settings.layout.environments_dir
-        paths = view.platform_paths if view is not None else self.platform.list_tree(root, self.platform_base)
-        names = {path[len(root) + 1 :].split("/")[0] for path in paths if path.endswith("/environment.yaml")}
-        names.update(self._open_infrastructure_requests())
+        view = view if view is not None else self.view()
+        names = {
+            path[len(root) + 1 :].split("/")[0] for path in view.platform_paths if path.endswith("/environment.yaml")
+        }
+        names.update(self._open_infrastructure_requests(view))
         if snapshot is not None:
             names.update(snapshot.environments)
         return tuple(sorted(names))
