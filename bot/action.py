@@ -211,12 +211,12 @@ class EventHandler:
             return self.source.pull_request_states()
         return None
 
-    def _branch_exists(self, branch: str) -> bool:
+    def _branch_head(self, branch: str) -> str | None:
+        """The head SHA of a branch of the source repository, or None when it is gone (one request)."""
         try:
-            self.source.commit_status(branch)
+            return self.source.commit_status(branch).sha
         except ForgeNotFoundError:
-            return False
-        return True
+            return None
 
     # -- running and reporting ---------------------------------------------------------------------------------
 
@@ -256,8 +256,8 @@ class EventHandler:
         if number:
             self.source.upsert_comment(number, comment_marker(decision.name), status_comment(row, now))
             sha = self.source.get_pull_request(number).head_sha
-        elif origin is not None and origin.branch and self._branch_exists(origin.branch):
-            sha = self.source.commit_status(origin.branch).sha
+        elif origin is not None and origin.branch:
+            sha = self._branch_head(origin.branch)
         if sha is not None:
             self.source.set_status(
                 sha, status_context(decision.name), commit_state(decision.phase), commit_description(row)
