@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import platform
 import resource
@@ -23,12 +22,13 @@ import responses  # noqa: E402
 
 from bot.forge.github import GitHubForge  # noqa: E402
 from tests.fakes.github_api import FakeGitHub  # noqa: E402
+from tests.webhooks import path_of  # noqa: E402
 
-SHARED = PROJECT_ROOT.parent / "shared"
-WEBHOOKS = SHARED / "fixtures" / "github-webhooks"
 CATALOGS = PROJECT_ROOT / "catalogs"
 EXAMPLE = PROJECT_ROOT / "examples" / "dev-feature-auth.yaml"
 TOKEN = "ghs_benchmark-token-not-secret"
+PING = path_of("ping/repository-hook")
+"""The tests' own payloads (tests/fixtures/webhooks, ``tests.webhooks``) drive the benchmarks: no third-party data."""
 
 PLATFORM_REPO = "acme/gitops-platform"
 APPS_REPO = "acme/gitops-apps"
@@ -52,18 +52,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept += seconds
         self.current += dt.timedelta(seconds=seconds)
-
-
-def webhook(relative: str, **top_level: Any) -> dict[str, Any]:
-    """A real payload from ../shared/fixtures/github-webhooks with top-level fields replaced (``a__b`` nests)."""
-    document: dict[str, Any] = json.loads((WEBHOOKS / relative).read_text(encoding="utf-8"))
-    for dotted, value in top_level.items():
-        target = document
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target[key]
-        target[last] = value
-    return document
 
 
 @contextmanager

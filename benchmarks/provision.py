@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from common import CATALOGS, EXAMPLE, TOKEN, FakeClock, add_pull_request, forge_for, github_fakes, webhook
+from common import CATALOGS, EXAMPLE, TOKEN, FakeClock, add_pull_request, forge_for, github_fakes
 
 from bot.action import EventHandler
 from bot.catalog.loader import TEMPLATE_SUFFIXES, load_catalogs
@@ -23,8 +23,9 @@ from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, ProgressHook, Reconciler
 from bot.render.check import check_catalog_renders
 from bot.simulation import SimulatedCluster
+from tests.webhooks import payload
 
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
+COMMENT = "issue_comment/created-on-pull-request"  # nadia's /provision on #42 of acme/shop
 FILES_PER_CATALOG = 60
 POLL_SECONDS = 10.0
 
@@ -144,7 +145,7 @@ def provision_requests(
     ``later="wait"``: the one event runs until Ready, as ``--wait`` does. ``later="schedule"``: the event runs as
     the Action runs it, then ``schedule`` events every 5 minutes sweep until the environment is Ready.
     """
-    document = webhook(COMMENT, comment__body="/provision")
+    document = payload(COMMENT, comment__body="/provision")
     source_repository = document["repository"]["full_name"]
     number = document["issue"]["number"]
     commenter = document["comment"]["user"]["login"]

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from common import WEBHOOKS
+from common import PING
 
-PING = WEBHOOKS / "octokit-webhooks" / "api.github.com" / "ping" / "payload.json"
 RUNS = 5
 
 

@@ -30,7 +30,6 @@ from common import (
     github_fakes,
     peak_rss_mb,
     rss_mb,
-    webhook,
 )
 
 from bot.catalog.loader import load_catalogs
@@ -39,8 +38,9 @@ from bot.environment.bind import bind_environment
 from bot.environment.model import Origin, OriginKind
 from bot.environment.spec import parse_environment
 from bot.render import RenderSettings, Repo, render_environment
+from tests.webhooks import payload, repository_of
 
-SOURCE_PAYLOAD = "go-playground-webhooks/pull-request-issue-comment.json"
+SCHEDULE = "schedule/hourly"  # the Actions event file of a cron run in acme/shop
 CONTEXT = "envbot-bench"
 SIZES = (10, 100, 1000)
 CREATED = "2025-05-31T11:00:00Z"  # a day before the clock starts: settled, unchanged environments
@@ -71,7 +71,7 @@ class SweepFigure:
 
 
 def source_repository() -> str:
-    return str(webhook(SOURCE_PAYLOAD)["repository"]["full_name"])
+    return repository_of(SCHEDULE)
 
 
 def environment_name(index: int) -> str:
@@ -235,7 +235,7 @@ def child(spec_path: Path) -> SweepFigure:
         )
         config = load_config(config_path)
         event_path = root / "schedule.json"
-        schedule = {"schedule": "17 * * * *", "repository": webhook(SOURCE_PAYLOAD)["repository"]}
+        schedule = payload(SCHEDULE, schedule="17 * * * *")
         event_path.write_text(json.dumps(schedule), encoding="utf-8")
         with github_fakes(repository) as (platform_fake, apps_fake, source_fake):
             platform_files = {"README.md": "platform\n"}

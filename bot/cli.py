@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot import __version__
+from bot.clock import WALL_CLOCK, Timebase
 from bot.errors import PermanentError, TransientError, UserError
 
 if TYPE_CHECKING:
@@ -25,6 +26,13 @@ CATALOGS_OPTION = click.option(
     show_default=True,
     help="Folder holding one sub-folder per catalog.",
 )
+
+
+def _timebase() -> Timebase:
+    """The clock and sleep ``main`` was given (tests pass their own), else the wall clock."""
+    context = click.get_current_context(silent=True)
+    found = context.find_object(Timebase) if context is not None else None
+    return found if found is not None else WALL_CLOCK
 
 
 def _console() -> Any:
@@ -287,11 +295,10 @@ def _reconciler(config_file: Path) -> tuple[Any, Any]:
     from bot.connect import build_reconciler
 
     config = load_config(config_file)
-    return config, build_reconciler(config)
+    return config, build_reconciler(config, _timebase())
 
 
 def _print_passes(reconciler: Any, config: Any, name: str, request: Any, wait: bool) -> None:
-    from bot.reconcile.runner import utc_now
     from bot.report.status import status_row, status_table
 
     final = reconciler.run(
@@ -301,7 +308,7 @@ def _print_passes(reconciler: Any, config: Any, name: str, request: Any, wait: b
         timeout=config.timeouts.wait,
         poll_interval=config.timeouts.poll_interval.total_seconds(),
     )
-    _console().print(status_table([status_row(final.decision, final.history)], utc_now()))
+    _console().print(status_table([status_row(final.decision, final.history)], _timebase().clock()))
     if final.decision.failure:
         raise UserError(f"environment {name} is Failed: {final.decision.failure}")
 
@@ -350,7 +357,6 @@ def retry(name: str, config_file: Path, requested_by: str) -> None:
 @WAIT_OPTION
 def reconcile(name: str | None, config_file: Path, wait: bool) -> None:
     """Move one environment (or all of them, from one read of each source) forward from what git and the cluster say."""
-    from bot.reconcile.runner import utc_now
     from bot.report.status import status_row, status_table
 
     config, reconciler = _reconciler(config_file)
@@ -358,7 +364,7 @@ def reconcile(name: str | None, config_file: Path, wait: bool) -> None:
         _print_passes(reconciler, config, name, None, wait)
         return
     passes = reconciler.sweep()
-    _console().print(status_table([status_row(p.decision, p.history) for p in passes], utc_now()))
+    _console().print(status_table([status_row(p.decision, p.history) for p in passes], _timebase().clock()))
     failed = [p.decision for p in passes if p.decision.failure]
     if failed:
         raise UserError(f"environment {d.name} is Failed: {d.failure}" for d in failed)
@@ -372,7 +378,6 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
     """Show each environment: phase, since when, what it waits on, its pull requests. Changes nothing."""
     import json
 
-    from bot.reconcile.runner import utc_now
     from bot.report.status import status_row, status_table
 
     _, reconciler = _reconciler(config_file)
@@ -380,7 +385,7 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:
-        _console().print(status_table(rows, utc_now()))
+        _console().print(status_table(rows, _timebase().clock()))
 
 
 @cli.command("handle-event")
@@ -400,11 +405,12 @@ def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: 
     from bot.config import load_config
 
     config = load_config(config_file)
+    timebase = _timebase()
 
     def connect() -> Any:
         from bot.connect import build_reconciler
 
-        return build_reconciler(config)
+        return build_reconciler(config, timebase)
 
     code = handle_event_files(
         event_name, event_path, config, source=None, reconciler=connect, log=click.echo, dry_run=dry_run
@@ -419,21 +425,35 @@ def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: 
     "--environment",
     "environment_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("examples/dev-feature-auth.yaml"),
-    show_default=True,
+    help="The environment to provision.  [default: the example shipped with envbot, dev-feature-auth]",
 )
-@CATALOGS_OPTION
-def demo(workdir: Path | None, environment_file: Path, catalogs_dir: Path) -> None:
+@click.option(
+    "--catalogs",
+    "catalogs_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder holding one sub-folder per catalog.  [default: the example catalogs shipped with envbot]",
+)
+def demo(workdir: Path | None, environment_file: Path | None, catalogs_dir: Path | None) -> None:
     """Provision and destroy the example environment on local repositories with a simulated cluster."""
+    from bot import examples
     from bot.demo import run_demo
 
-    run_demo(workdir, catalogs_dir, environment_file, _console())
+    run_demo(
+        workdir,
+        catalogs_dir or examples.CATALOGS,
+        environment_file or examples.ENVIRONMENT,
+        _console(),
+        _timebase(),
+    )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it."""
+def main(argv: Sequence[str] | None = None, *, timebase: Timebase = WALL_CLOCK) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it.
+
+    ``timebase`` is where every command takes "now" and how it waits (tests pass a clock they move themselves).
+    """
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="envbot", standalone_mode=False)
+        cli.main(args=list(argv) if argv is not None else None, prog_name="envbot", standalone_mode=False, obj=timebase)
     except UserError as exc:
         for line in exc.problems:
             click.echo(f"error: {line}", err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.clock import WALL_CLOCK, Timebase
 from bot.cluster.protocol import Cluster
 from bot.cluster.verdicts import VerdictPolicy
 from bot.config import ClusterType, Config, RepositoryConfig
@@ -52,22 +53,22 @@ def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
         raise UserError(str(exc)) from None
 
 
-def open_cluster(config: Config, platform: Forge, apps: Forge, catalogs: CatalogSet) -> Cluster:
+def open_cluster(
+    config: Config, platform: Forge, apps: Forge, catalogs: CatalogSet, timebase: Timebase = WALL_CLOCK
+) -> Cluster:
     cluster = config.cluster
     if cluster.type is ClusterType.STATIC:
         from bot.cluster.static import StaticCluster
 
         return StaticCluster.from_path(config.resolve(cluster.path or "."))
     if cluster.type is ClusterType.SIMULATED:
-        import datetime as dt
-
         from bot.simulation import SimulatedCluster
 
         return SimulatedCluster(
             platform,
             apps,
             catalogs,
-            clock=lambda: dt.datetime.now(dt.UTC),
+            clock=timebase.clock,
             platform_base=config.platform.base_branch,
             apps_base=config.apps.base_branch,
             environments_dir=config.render.layout.environments_dir,
@@ -81,7 +82,8 @@ def open_cluster(config: Config, platform: Forge, apps: Forge, catalogs: Catalog
     return KubeCluster.connect()
 
 
-def build_reconciler(config: Config) -> Reconciler:
+def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK) -> Reconciler:
+    """The reconciler a config describes; ``timebase`` is the wall clock except in tests."""
     catalogs = load_catalogs(config.resolve(config.catalogs))
     platform = open_forge(config, config.platform)
     apps = open_forge(config, config.apps)
@@ -89,7 +91,7 @@ def build_reconciler(config: Config) -> Reconciler:
     return Reconciler(
         platform=platform,
         apps=apps,
-        cluster=open_cluster(config, platform, apps, catalogs),
+        cluster=open_cluster(config, platform, apps, catalogs, timebase),
         catalogs=catalogs,
         settings=config.render,
         policy=VerdictPolicy(
@@ -100,4 +102,6 @@ def build_reconciler(config: Config) -> Reconciler:
         apps_base=config.apps.base_branch,
         merge_method=merge_method,
         application_namespace=config.cluster.argocd_namespace,
+        clock=timebase.clock,
+        sleep=timebase.sleep,
     )

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.catalog.loader import load_catalogs
+from bot.clock import WALL_CLOCK, Timebase
 from bot.environment.bind import bind_environment
 from bot.environment.spec import parse_environment
 from bot.errors import UserError
 from bot.forge.local import LocalForge
 from bot.reconcile.act import Outcome, Progress
 from bot.reconcile.model import Phase
-from bot.reconcile.runner import Pass, Reconciler, utc_now
+from bot.reconcile.runner import Pass, Reconciler
 from bot.report.status import PHASE_STYLES, status_row, status_table
 from bot.report.text import render_text
 from bot.simulation import SimulatedCluster
@@ -30,14 +30,16 @@ class _Timeline:
     """Prints each phase change and each pull request step once, with the time since the start."""
 
     console: Any
-    started: float = field(default_factory=time.monotonic)
+    timebase: Timebase
+    started: dt.datetime
     phases: list[Phase] = field(default_factory=list)
     shown: set[tuple[str, int, str]] = field(default_factory=set)
     last_wait: str = ""
     status: Any = None
 
     def stamp(self) -> str:
-        return f"[dim]{time.monotonic() - self.started:6.1f}s[/dim]"
+        elapsed = (self.timebase.clock() - self.started).total_seconds()
+        return f"[dim]{elapsed:6.1f}s[/dim]"
 
     def __call__(self, current: Pass) -> None:
         from rich.markup import escape
@@ -89,7 +91,13 @@ def _history(console: Any, repositories: dict[str, LocalForge]) -> None:
     console.print(table)
 
 
-def run_demo(workdir: Path | None, catalogs_dir: Path, environment_file: Path, console: Any) -> Path:
+def run_demo(
+    workdir: Path | None,
+    catalogs_dir: Path,
+    environment_file: Path,
+    console: Any,
+    timebase: Timebase = WALL_CLOCK,
+) -> Path:
     """Provision the example environment through every phase, show it, then destroy it; returns the workdir."""
     catalogs = load_catalogs(catalogs_dir)
     try:
@@ -106,11 +114,13 @@ def run_demo(workdir: Path | None, catalogs_dir: Path, environment_file: Path, c
     readme = render_text("demo_repository_readme.md.j2")
     platform = LocalForge.initialize(workdir / "platform.git", {"README.md": readme})
     apps = LocalForge.initialize(workdir / "apps.git", {"README.md": readme})
-    cluster = SimulatedCluster(platform, apps, catalogs, clock=utc_now)
-    reconciler = Reconciler(platform=platform, apps=apps, cluster=cluster, catalogs=catalogs)
+    cluster = SimulatedCluster(platform, apps, catalogs, clock=timebase.clock)
+    reconciler = Reconciler(
+        platform=platform, apps=apps, cluster=cluster, catalogs=catalogs, clock=timebase.clock, sleep=timebase.sleep
+    )
 
     console.print(render_text("demo_banner.txt.j2", workdir=workdir.as_posix(), environment=environment.name))
-    timeline = _Timeline(console)
+    timeline = _Timeline(console, timebase, timebase.clock())
     with console.status("starting", spinner="dots") as status:
         timeline.status = status
         final = reconciler.run(
@@ -126,7 +136,7 @@ def run_demo(workdir: Path | None, catalogs_dir: Path, environment_file: Path, c
             f"demo: environment {environment.name} ended {final.decision.phase.value}: {final.decision.waiting_on}"
         )
     console.print()
-    console.print(status_table([status_row(final.decision)], utc_now()))
+    console.print(status_table([status_row(final.decision)], timebase.clock()))
 
     console.print()
     console.print(f"[bold]Destroying {environment.name}[/bold]: applications first, then infrastructure.")

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +20,15 @@ from typing import Any
 import yaml
 
 from bot.catalog.model import CatalogSet
+from bot.clock import Clock
 from bot.cluster.model import ENVIRONMENT_LABEL, KNOWN_KINDS, Kind, ObservedObject, kind_of
 from bot.cluster.static import StaticCluster
 from bot.environment.model import CATALOG_LABEL
 from bot.forge.protocol import Forge
 from bot.render.manifests import ARGOCD_FINALIZER
 
-Clock = Callable[[], dt.datetime]
 TERRAFORM_FINALIZER = "finalizer.managedresource.crossplane.io"
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -67,6 +68,7 @@ class SimulatedCluster:
     state_file: Path | None = None
     """Where the simulation keeps what it has 'applied', so separate CLI runs see one cluster (None: memory)."""
     _tracked: dict[tuple[str, str, str], _Tracked] = field(default_factory=dict)
+    _parsed: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- what git says should exist ------------------------------------------------------------------------
@@ -75,9 +77,16 @@ class SimulatedCluster:
         for path in forge.list_tree(self.environments_dir, base):
             if not path.endswith(".yaml") or path.endswith("/environment.yaml"):
                 continue
-            for document in yaml.safe_load_all(forge.read_file(path, base) or ""):
-                if isinstance(document, dict) and kind_of(document) is not None:
-                    yield document
+            yield from self._manifests(forge.read_file(path, base) or "")
+
+    def _manifests(self, text: str) -> tuple[dict[str, Any], ...]:
+        """The controller-relevant documents of one file, parsed once per distinct content (read-only)."""
+        found = self._parsed.get(text)
+        if found is None:
+            documents = yaml.load_all(text, Loader=_LOADER)
+            found = tuple(d for d in documents if isinstance(d, dict) and kind_of(d) is not None)
+            self._parsed[text] = found
+        return found
 
     def _desired(self) -> dict[tuple[str, str, str], dict[str, Any]]:
         desired: dict[tuple[str, str, str], dict[str, Any]] = {}

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import git
 
@@ -44,6 +44,9 @@ published by compare-and-swap on this ref (atomically with the branch it touches
 ZERO = "0" * 40
 _SHA = re.compile(r"^[0-9a-f]{40}\Z")
 _ATTEMPTS = 20
+_IMMUTABLE_ENTRIES = 4096
+_DIRECT_REFS = ("refs/heads/", "refs/envbot/")
+"""Refs that always name a commit, so their files can be read without asking git to peel them."""
 T = TypeVar("T")
 
 
@@ -120,6 +123,7 @@ class LocalForge:
             "GIT_TERMINAL_PROMPT": "0",
         }
         self._temp: Path | None = None
+        self._immutable: dict[tuple[str, ...], Any] = {}
         path = Path(location)
         if "://" not in self.location and path.is_dir():
             self._remote: str | None = None
@@ -184,7 +188,10 @@ class LocalForge:
         sha = self._resolve(ref)
         if sha is None:
             return ()
-        args = ["ls-tree", "-r", "-z", "--name-only", sha]
+        return self._remember(("ls-tree", sha, folder), lambda: self._paths_under(sha, folder))
+
+    def _paths_under(self, commit: str, folder: str) -> tuple[str, ...]:
+        args = ["ls-tree", "-r", "-z", "--name-only", commit]
         out = self._git(*args, *(["--", folder] if folder else []))
         lead = f"{folder}/" if folder else ""
         return tuple(sorted(p for p in out.split("\0") if p and p.startswith(lead)))
@@ -453,8 +460,13 @@ class LocalForge:
     def _pulls(self, state: _State) -> list[dict[str, Any]]:
         if state.commit is None:
             return []
-        status, out, _ = self._run("ls-tree", "-z", "--name-only", f"{state.commit}:pulls")
-        names = out.split("\0") if status == 0 else []
+        commit = state.commit
+
+        def listing() -> tuple[str, ...]:
+            status, out, _ = self._run("ls-tree", "-z", "--name-only", f"{commit}:pulls")
+            return tuple(out.split("\0")) if status == 0 else ()
+
+        names = self._remember(("pulls", commit), listing)
         return [state.read(f"pulls/{name}", None) for name in names if name.endswith(".json")]
 
     def _record(self, state: _State, number: int) -> dict[str, Any]:
@@ -527,14 +539,65 @@ class LocalForge:
             )
         return int(status), bytes(out), err if isinstance(err, bytes) else str(err).encode()
 
+    def _remember(self, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+        """What git says about an object named by its SHA never changes: ask once per forge (bounded memory)."""
+        if key in self._immutable:
+            return cast(T, self._immutable[key])
+        value = compute()
+        if len(self._immutable) >= _IMMUTABLE_ENTRIES:
+            self._immutable.clear()
+        self._immutable[key] = value
+        return value
+
     def _blob(self, spec: str) -> bytes | None:
         """The content of a blob (``<commit>:<path>``), or ``None`` when it is missing or not a file."""
-        status, out, _ = self._run_bytes("cat-file", "blob", spec)
-        return out if status == 0 else None
+
+        def read() -> bytes | None:
+            status, out, _ = self._run_bytes("cat-file", "blob", spec)
+            return out if status == 0 else None
+
+        commit = spec.partition(":")[0]
+        return self._remember(("blob", spec), read) if _SHA.match(commit) else read()
 
     def _ref(self, ref: str) -> str | None:
+        if ref.startswith(_DIRECT_REFS):
+            found = self._ref_from_files(ref)
+            if found is not None:
+                return found or None
         status, out, _ = self._run("rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}")
         return out.strip() if status == 0 else None
+
+    def _ref_from_files(self, ref: str) -> str | None:
+        """A branch or state ref read straight from a local repository's files, without starting git.
+
+        Git writes loose refs and ``packed-refs`` by atomic rename, so a read sees the old or the new value.
+        Returns "" when the ref does not exist, and None when only git can tell (a URL remote, the reftable
+        format, a symbolic ref, anything unexpected).
+        """
+        if self._remote is not None or "/." in ref or ".." in ref:
+            return None
+        root = Path(self._repo.git_dir)
+        if (root / "reftable").exists():
+            return None
+        try:
+            loose = (root / ref).read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            loose = None
+        except (OSError, UnicodeDecodeError):
+            return None
+        if loose is not None:
+            return loose if _SHA.match(loose) else None
+        try:
+            packed = (root / "packed-refs").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        for line in packed.splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref:
+                return sha if _SHA.match(sha) else None
+        return ""
 
     def _branch(self, name: str) -> str | None:
         return self._ref(f"refs/heads/{name}")
@@ -551,10 +614,10 @@ class LocalForge:
             raise ValueError(f"invalid branch name {name!r}")
 
     def _tree_of(self, commit: str) -> str:
-        return self._git("rev-parse", f"{commit}^{{tree}}").strip()
+        return self._remember(("tree", commit), lambda: self._git("rev-parse", f"{commit}^{{tree}}").strip())
 
     def _parents(self, commit: str) -> list[str]:
-        return self._git("rev-parse", f"{commit}^@").split()
+        return list(self._remember(("parents", commit), lambda: tuple(self._git("rev-parse", f"{commit}^@").split())))
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
         return self._run("merge-base", "--is-ancestor", older, newer)[0] == 0

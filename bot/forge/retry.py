@@ -27,7 +27,8 @@ class RetryPolicy:
     ``retries`` extra attempts, exponential backoff (``backoff_factor`` * 2^n, at most ``backoff_max`` each),
     and never more than ``max_total_wait`` seconds of waiting in all for one request, whatever GitHub asks
     for in ``Retry-After`` or ``X-RateLimit-Reset``: past that the request fails at once with
-    ``ForgeUnavailableError`` and the next reconcile run tries again. ``sleep`` is injectable for tests.
+    ``ForgeUnavailableError`` and the next reconcile run tries again. ``sleep`` and ``epoch_seconds`` are
+    injectable for tests.
     """
 
     retries: int = 4
@@ -36,6 +37,8 @@ class RetryPolicy:
     max_total_wait: float = 20.0
     secondary_rate_wait: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    epoch_seconds: Callable[[], float] = field(default=time.time, compare=False)
+    """Now as Unix time, to read ``X-RateLimit-Reset`` against (injectable for tests, like ``sleep``)."""
 
 
 class RetryBudgetExceededError(ForgeUnavailableError):
@@ -105,5 +108,5 @@ class BoundedRetry(GithubRetry):
                     return float(after)
             reset = headers.get("X-RateLimit-Reset", "")
             if response.status in (403, 429) and headers.get("X-RateLimit-Remaining") == "0" and reset.isdigit():
-                return max(int(reset) - time.time(), 0.0) + 1.0
+                return max(int(reset) - self.policy.epoch_seconds(), 0.0) + 1.0
         return float(self.get_backoff_time())

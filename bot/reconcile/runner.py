@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalog.model import CatalogSet
+from bot.clock import Clock, Sleep, utc_now
 from bot.cluster.protocol import Cluster
 from bot.cluster.snapshot import ObservedSnapshot, observe
 from bot.cluster.verdicts import VerdictPolicy
@@ -23,13 +24,8 @@ from bot.reconcile.model import Decision, Observation, Phase, Proposal, Step, br
 from bot.render.renderer import Repo
 from bot.render.settings import RenderSettings
 
-Clock = Callable[[], dt.datetime]
 ProgressHook = Callable[["Pass"], None]
 MAX_ACTIONS_PER_RUN = 50
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _origin(observation: Observation, request: Environment | None) -> Origin | None:
@@ -88,7 +84,7 @@ class Reconciler:
     merge_method: MergeMethod = "merge"
     application_namespace: str | None = None
     clock: Clock = utc_now
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Sleep = time.sleep
 
     # -- observe ---------------------------------------------------------------------------------------------
 

@@ -1,8 +1,7 @@
-"""A world for the Action tests: the source repository on the GitHub fake, local GitOps repositories, real payloads."""
+"""A world for the Action tests: the source repository on the GitHub fake, local GitOps repositories."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
@@ -15,7 +14,8 @@ from typing import Any
 
 import responses
 import yaml
-from project_paths import CATALOGS, EXAMPLES, FIXTURES
+from manual_clock import ManualClock
+from project_paths import CATALOGS, EXAMPLES
 
 from bot.action import handle_event_files
 from bot.config import Config, load_config
@@ -26,27 +26,8 @@ from bot.reconcile.runner import Reconciler
 from bot.simulation import SimulatedCluster
 from tests.fakes.github_api import FakeGitHub
 
-WEBHOOKS = FIXTURES / "github-webhooks"
 TOKEN = "ghs_test-source-token-0123456789"
 GITOPS = ("platform", "apps")
-
-
-def payload(relative: str, **changes: Any) -> dict[str, Any]:
-    """A real webhook payload from the fixtures, with top-level (dotted) fields changed for the scenario."""
-    document = json.loads((WEBHOOKS / relative).read_text(encoding="utf-8"))
-    document = copy.deepcopy(document)
-    for dotted, value in changes.items():
-        target = document
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target[key]
-        target[last] = value
-    return document
-
-
-def repository_of(relative: str) -> str:
-    """The ``owner/name`` a fixture payload comes from (the world's fake GitHub must answer for it)."""
-    return str(payload(relative)["repository"]["full_name"])
 
 
 @dataclass
@@ -57,7 +38,9 @@ class ActionWorld:
     logs: list[str] = field(default_factory=list)
     mock: responses.RequestsMock | None = None
     cluster_delay: dt.timedelta | None = None
-    """None: the SimulatedCluster's own delays (seconds of real time); else every delay set to this."""
+    """None: the SimulatedCluster's own delays (seconds on the world's clock); else every delay set to this."""
+    clock: ManualClock = field(default_factory=ManualClock)
+    """The time of every run in this world: it moves only when a test advances it or a run waits."""
     fail_workspaces: dict[str, str] = field(default_factory=dict)
     """Workspace name → the terraform error the simulated cluster reports for it."""
     handled: int = 0
@@ -71,7 +54,7 @@ class ActionWorld:
 
     def reconciler(self, delay: dt.timedelta | None = None) -> Reconciler:
         """A reconciler over the world's GitOps repositories and simulated cluster (state kept in a file)."""
-        reconciler = build_reconciler(self.config)
+        reconciler = build_reconciler(self.config, self.clock.timebase)
         chosen = delay if delay is not None else self.cluster_delay
         cluster = reconciler.cluster
         if isinstance(cluster, SimulatedCluster):

@@ -1,5 +1,5 @@
 """``create`` and ``delete`` events: branches matching a pattern get an environment, deleted branches lose it,
-tags are ignored. Every payload is a real one (drone/go-scm, octokit/webhooks)."""
+tags are ignored. The payloads are our own (tests/fixtures/webhooks); test_real_payloads.py runs real ones."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 import yaml
 
 from tests.action.conftest import OpenWorld
-from tests.action.support import ActionWorld, payload, repository_of
+from tests.action.support import ActionWorld
+from tests.webhooks import payload, repository_of
 
-CREATE = "drone-go-scm/branch_create.json"  # ref_type branch, ref feature-branch
-DELETE = "drone-go-scm/branch_delete.json"
-REPO = repository_of(CREATE)  # bradrydzewski/drone-test-go
-SENDER = "bradrydzewski"
+CREATE = "create/branch"  # ref_type branch, ref feature-checkout, by nadia
+DELETE = "delete/branch"
+REPO = "acme/shop"
+SENDER = "nadia"
+BRANCH = "feature-checkout"
 RECORD = "registry/environments/{}/environment.yaml"
 NO_DELAY = dt.timedelta(0)
 
@@ -24,21 +26,22 @@ def record_of(world: ActionWorld, name: str) -> dict[str, object]:
     return yaml.safe_load(world.gitops_files("platform")[RECORD.format(name)])
 
 
-def test_real_payloads_are_what_the_scenarios_assume() -> None:
+def test_the_payloads_are_what_the_scenarios_assume() -> None:
     create, delete = payload(CREATE), payload(DELETE)
     assert (create["ref_type"], create["ref"], delete["ref_type"], delete["ref"]) == (
         "branch",
-        "feature-branch",
+        BRANCH,
         "branch",
-        "feature-branch",
+        BRANCH,
     )
-    assert repository_of(DELETE) == REPO
+    assert repository_of(CREATE) == repository_of(DELETE) == REPO
+    assert create["sender"]["login"] == delete["sender"]["login"] == SENDER
 
 
 @pytest.mark.parametrize(
     ("branch", "expected"),
     [
-        ("feature-branch", r"feature-branch"),  # the payload as recorded: already a DNS-1123 label, kept
+        (BRANCH, BRANCH),  # the payload as written: already a DNS-1123 label, kept
         ("feature/Login_Flow", r"feature-login-flow-[0-9a-f]{8}"),  # cleaned up, so a hash keeps it unique
     ],
 )
@@ -73,18 +76,18 @@ def test_create_of_a_matching_branch_provisions_its_environment(
 def test_create_runs_to_ready_when_the_cluster_is_quick(open_world: OpenWorld) -> None:
     world = open_world(REPO)
     world.fake.grant(SENDER, "write")
-    head = world.add_branch("feature-branch")
+    head = world.add_branch(BRANCH)
     world.cluster_delay = NO_DELAY
 
     assert world.handle("create", payload(CREATE)) == 0, world.logs
 
-    assert world.logs[-1].startswith("envbot: feature-branch: Ready: ")
-    assert sorted(world.environment_files("apps", "feature-branch")) == [
-        "registry/environments/feature-branch/dev-cluster/datadog-agent.yaml",
-        "registry/environments/feature-branch/dev-cluster/datadog-agent/manifests.yaml",
-        "registry/environments/feature-branch/dev-cluster/sample-app.yaml",
+    assert world.logs[-1].startswith(f"envbot: {BRANCH}: Ready: ")
+    assert sorted(world.environment_files("apps", BRANCH)) == [
+        f"registry/environments/{BRANCH}/dev-cluster/datadog-agent.yaml",
+        f"registry/environments/{BRANCH}/dev-cluster/datadog-agent/manifests.yaml",
+        f"registry/environments/{BRANCH}/dev-cluster/sample-app.yaml",
     ]
-    assert world.statuses(head)["envbot/feature-branch"]["state"] == "success"
+    assert world.statuses(head)[f"envbot/{BRANCH}"]["state"] == "success"
 
 
 def test_create_of_a_branch_matching_no_pattern_is_ignored_with_one_log_line(open_world: OpenWorld) -> None:
@@ -104,32 +107,25 @@ def test_create_of_a_branch_matching_no_pattern_is_ignored_with_one_log_line(ope
 def test_create_by_someone_without_write_permission_is_refused_and_writes_nothing(open_world: OpenWorld) -> None:
     world = open_world(REPO)
     world.fake.grant(SENDER, "read")
-    world.add_branch("feature-branch")
+    world.add_branch(BRANCH)
     before = world.gitops_refs()
 
     assert world.handle("create", payload(CREATE)) == 0
 
     assert world.logs == [
-        "envbot: Sorry, `branch feature-branch created` needs write permission on this repository,"
-        " and `bradrydzewski` has read permission."
+        f"envbot: Sorry, `branch {BRANCH} created` needs write permission on this repository,"
+        f" and `{SENDER}` has read permission."
     ]
     assert world.gitops_refs() == before
     assert world.writes() == []
 
 
-@pytest.mark.parametrize(
-    ("event", "relative"),
-    [
-        ("create", "octokit-webhooks/api.github.com/create/payload.json"),
-        ("delete", "octokit-webhooks/api.github.com/delete/payload.json"),
-        ("create", "drone-go-scm/tag_create.json"),
-        ("delete", "drone-go-scm/tag_delete.json"),
-    ],
-)
-def test_tags_are_ignored(open_world: OpenWorld, event: str, relative: str) -> None:
-    document = payload(relative)
-    assert document["ref_type"] == "tag"
-    world = open_world(repository_of(relative))
+@pytest.mark.parametrize("scenario", ["create/tag", "delete/tag"])
+def test_tags_are_ignored(open_world: OpenWorld, scenario: str) -> None:
+    event = scenario.partition("/")[0]
+    document = payload(scenario)
+    assert (document["ref_type"], document["ref"]) == ("tag", "v1.4.0")
+    world = open_world(repository_of(scenario))
     world.fake.grant(document["sender"]["login"], "admin")
     before = world.gitops_refs()
 
@@ -146,25 +142,25 @@ def test_tags_are_ignored(open_world: OpenWorld, event: str, relative: str) -> N
 def test_delete_of_the_branch_destroys_its_environment_apps_first(open_world: OpenWorld) -> None:
     world = open_world(REPO)
     world.fake.grant(SENDER, "write")
-    world.add_branch("feature-branch")
+    world.add_branch(BRANCH)
     world.cluster_delay = NO_DELAY  # provision all the way to Ready in one run
     assert world.handle("create", payload(CREATE)) == 0, world.logs
-    assert world.environment_files("apps", "feature-branch")
+    assert world.environment_files("apps", BRANCH)
 
     world.cluster_delay = None  # the simulated cluster's real finalizer delays: the destroy stops half-way
-    world.delete_branch("feature-branch")
+    world.delete_branch(BRANCH)
     assert world.handle("delete", payload(DELETE)) == 0, world.logs
 
-    assert world.logs[-2] == "envbot: destroying feature-branch: branch feature-branch was deleted"
-    assert world.logs[-1].startswith("envbot: feature-branch: Deleting: 2 Applications left")
+    assert world.logs[-2] == f"envbot: destroying {BRANCH}: branch {BRANCH} was deleted"
+    assert world.logs[-1].startswith(f"envbot: {BRANCH}: Deleting: 2 Applications left")
     assert world.outputs()["phase"] == "Deleting"
-    deletion = record_of(world, "feature-branch")["deletion"]
+    deletion = record_of(world, BRANCH)["deletion"]
     assert isinstance(deletion, dict) and deletion["requestedBy"] == SENDER
     # Applications go first: the apps repository is cleaned, the infrastructure is still there.
-    assert world.environment_files("apps", "feature-branch") == {}
-    assert "registry/environments/feature-branch/infrastructure/rds-postgres.yaml" in world.gitops_files("platform")
+    assert world.environment_files("apps", BRANCH) == {}
+    assert f"registry/environments/{BRANCH}/infrastructure/rds-postgres.yaml" in world.gitops_files("platform")
 
-    final = world.reconciler(NO_DELAY).run("feature-branch", wait=True, poll_interval=0.01)
+    final = world.reconciler(NO_DELAY).run(BRANCH, wait=True, poll_interval=0.01)
     assert final.decision.phase.value == "Deleted"
-    assert world.environment_files("platform", "feature-branch") == {}
-    assert world.environment_files("apps", "feature-branch") == {}
+    assert world.environment_files("platform", BRANCH) == {}
+    assert world.environment_files("apps", BRANCH) == {}

@@ -10,18 +10,19 @@ import pytest
 
 from bot.cli import main
 from tests.action.conftest import OpenWorld
-from tests.action.support import TOKEN, ActionWorld, payload, repository_of
+from tests.action.support import TOKEN, ActionWorld
+from tests.webhooks import payload, repository_of
 
-CREATE = "drone-go-scm/branch_create.json"
-DELETE = "drone-go-scm/branch_delete.json"
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
+CREATE = "create/branch"  # feature-checkout, by nadia
+DELETE = "delete/branch"
+COMMENT = "issue_comment/created-on-pull-request"  # on #42, by nadia
 
 
 @pytest.fixture
 def job(monkeypatch: pytest.MonkeyPatch, open_world: OpenWorld) -> ActionWorld:
     """A world for the create payload's repository, and the environment of a GitHub Actions job."""
     world = open_world(repository_of(CREATE))
-    world.fake.grant("bradrydzewski", "write")
+    world.fake.grant("nadia", "write")
     monkeypatch.setenv("ENVBOT_SOURCE_TOKEN", TOKEN)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GITHUB_EVENT_NAME", raising=False)
@@ -40,31 +41,37 @@ def test_handle_event_with_options_then_with_the_github_environment_defaults(
     job: ActionWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world = job
-    head = world.add_branch("feature-branch")
+    head = world.add_branch("feature-checkout")
     created = world.event_file(payload(CREATE))
     config = str(world.config_path)
 
-    assert main(["handle-event", "--event-name", "create", "--event-path", str(created), "--config", config]) == 0
+    assert (
+        main(
+            ["handle-event", "--event-name", "create", "--event-path", str(created), "--config", config],
+            timebase=world.clock.timebase,
+        )
+        == 0
+    )
 
     out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "envbot: provisioning feature-branch (branch feature-branch created)"
+    assert out.splitlines()[0] == "envbot: provisioning feature-checkout (branch feature-checkout created)"
     assert err == ""
-    assert "registry/environments/feature-branch/environment.yaml" in world.gitops_files("platform")
-    assert world.statuses(head)["envbot/feature-branch"]["state"] == "pending"  # through api.github.com
+    assert "registry/environments/feature-checkout/environment.yaml" in world.gitops_files("platform")
+    assert world.statuses(head)["envbot/feature-checkout"]["state"] == "pending"  # through api.github.com
     assert authorizations(world) == {f"token {TOKEN}"}  # every request carried ENVBOT_SOURCE_TOKEN
 
-    world.delete_branch("feature-branch")
+    world.delete_branch("feature-checkout")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "delete")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(world.event_file(payload(DELETE))))
 
-    assert main(["handle-event", "--config", config]) == 0
+    assert main(["handle-event", "--config", config], timebase=world.clock.timebase) == 0
 
     out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "envbot: destroying feature-branch: branch feature-branch was deleted"
-    assert out.splitlines()[1].startswith("envbot: feature-branch: Deleting: ")
+    assert out.splitlines()[0] == "envbot: destroying feature-checkout: branch feature-checkout was deleted"
+    assert out.splitlines()[1].startswith("envbot: feature-checkout: Deleting: ")
     assert err == ""
     summary = (world.root / "summary-cli.md").read_text(encoding="utf-8")
-    assert summary.count("## envbot") == 2 and "`feature-branch` | Deleting" in summary
+    assert summary.count("## envbot") == 2 and "`feature-checkout` | Deleting" in summary
     assert "phase<<" in (world.root / "output-cli").read_text(encoding="utf-8")
     assert TOKEN not in out + summary
 
@@ -75,7 +82,10 @@ def test_handle_event_without_a_source_token_says_which_variables_to_set(
     monkeypatch.delenv("ENVBOT_SOURCE_TOKEN")
     path = job.event_file(payload(CREATE))
 
-    code = main(["handle-event", "--event-name", "create", "--event-path", str(path), "--config", str(job.config_path)])
+    code = main(
+        ["handle-event", "--event-name", "create", "--event-path", str(path), "--config", str(job.config_path)],
+        timebase=job.clock.timebase,
+    )
 
     assert code == 1
     assert capsys.readouterr().err == (
@@ -87,24 +97,24 @@ def test_handle_event_without_a_source_token_says_which_variables_to_set(
 def test_handle_event_of_an_ignored_event_exits_zero_with_one_line(
     job: ActionWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = job.event_file(payload("drone-go-scm/tag_create.json"))
+    path = job.event_file(payload("create/tag"))
     monkeypatch.setenv("GITHUB_EVENT_NAME", "create")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
 
-    assert main(["handle-event", "--config", str(job.config_path)]) == 0
+    assert main(["handle-event", "--config", str(job.config_path)], timebase=job.clock.timebase) == 0
 
-    assert capsys.readouterr().out == "envbot: nothing to do for TagCreated: tag v0.0.1 created: tags are ignored\n"
+    assert capsys.readouterr().out == "envbot: nothing to do for TagCreated: tag v1.4.0 created: tags are ignored\n"
 
 
 def test_the_source_token_never_appears_in_logs_comments_statuses_or_the_summary(open_world: OpenWorld) -> None:
     world = open_world(repository_of(COMMENT))
-    world.add_pull_request(3, "feature-login")
-    world.fake.grant("chhsia0", "write")
+    world.add_pull_request(42, "feature-login")
+    world.fake.grant("nadia", "write")
     for body in ("/provision", "/status", "/help", "/retry", "/frobnicate", "/destroy"):
         assert world.handle("issue_comment", payload(COMMENT, comment__body=body)) == 0, world.logs
 
     assert authorizations(world) == {f"token {TOKEN}"}  # the token was in use all along
     said = world.everything_said()
-    assert world.comments(3) and world.fake.statuses and "## envbot" in said
+    assert world.comments(42) and world.fake.statuses and "## envbot" in said
     assert TOKEN not in said
     assert TOKEN not in json.dumps([call.body for call in world.fake.calls])  # nor in any request body

@@ -1,6 +1,5 @@
-"""``issue_comment`` commands on a pull request, from go-playground/webhooks' real comment-on-a-PR payload
-(#3 of chhsia0/knative-route-demo, body ``/build``) with only the body changed; plain-issue comments from
-octokit/webhooks and create-issue-branch."""
+"""``issue_comment`` commands on a pull request, from our comment-on-a-PR payload (nadia's ``/provision`` on #42 of
+acme/shop) with only the body changed, and comments on a plain issue (#40)."""
 
 from __future__ import annotations
 
@@ -12,11 +11,13 @@ import yaml
 
 from bot.events.commands import help_text
 from tests.action.conftest import OpenWorld
-from tests.action.support import ActionWorld, payload, repository_of
+from tests.action.support import ActionWorld
+from tests.webhooks import payload, repository_of
 
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
-REPO = repository_of(COMMENT)
-USER = "chhsia0"
+COMMENT = "issue_comment/created-on-pull-request"
+REPO = "acme/shop"
+USER = "nadia"
+PR = 42
 ENV = "feature-login"
 RECORD = f"registry/environments/{ENV}/environment.yaml"
 
@@ -28,7 +29,7 @@ def on_pr(body: str, **changes: object) -> dict[str, Any]:
 @pytest.fixture
 def world(open_world: OpenWorld) -> ActionWorld:
     world = open_world(REPO)
-    world.add_pull_request(3, ENV)
+    world.add_pull_request(PR, ENV)
     world.fake.grant(USER, "write")
     return world
 
@@ -38,8 +39,8 @@ def record(world: ActionWorld) -> dict[str, object]:
 
 
 def by_kind(world: ActionWorld) -> tuple[list[str], list[str]]:
-    """The comments on #3: (sticky status comments, replies)."""
-    bodies = world.comments(3)
+    """The comments on #42: (sticky status comments, replies)."""
+    bodies = world.comments(PR)
     return (
         [b for b in bodies if b.startswith("<!-- envbot:status:")],
         [b for b in bodies if b.startswith("<!-- envbot:reply:")],
@@ -49,7 +50,8 @@ def by_kind(world: ActionWorld) -> tuple[list[str], list[str]]:
 def test_the_payload_is_a_comment_on_a_pull_request() -> None:
     document = payload(COMMENT)
     assert document["action"] == "created" and "pull_request" in document["issue"]
-    assert (document["issue"]["number"], document["comment"]["user"]["login"]) == (3, USER)
+    assert (document["issue"]["number"], document["comment"]["user"]["login"]) == (PR, USER)
+    assert repository_of(COMMENT) == REPO
 
 
 def test_provision_with_catalogs_and_parameters(world: ActionWorld) -> None:
@@ -64,14 +66,14 @@ def test_provision_with_catalogs_and_parameters(world: ActionWorld) -> None:
     postgres = environment["catalogs"][1]["parameters"]
     assert postgres["allocatedStorage"] == 50  # typed by the catalog: an integer
     assert postgres["databaseName"] == "feature_auth_db"  # the template's other values are kept
-    assert environment["origin"] == {"kind": "pullRequest", "repository": REPO, "branch": ENV, "pullRequest": 3}
+    assert environment["origin"] == {"kind": "pullRequest", "repository": REPO, "branch": ENV, "pullRequest": PR}
     assert environment["owner"] == "alice"  # the template's owner stays
     infrastructure = world.gitops_files("platform")[f"registry/environments/{ENV}/infrastructure/rds-postgres.yaml"]
     assert "50" in infrastructure
     stickies, replies = by_kind(world)
     assert len(stickies) == 1 and replies == []
     assert "Provisioning Infrastructure" in stickies[0]
-    head = world.fake.pulls[3]["head_sha"]
+    head = world.fake.pulls[PR]["head_sha"]
     assert world.statuses(head)[f"envbot/{ENV}"]["state"] == "pending"
 
 
@@ -97,7 +99,7 @@ def test_destroy_after_provision_edits_the_sticky_comment(world: ActionWorld) ->
     assert isinstance(deletion, dict) and deletion["requestedBy"] == USER
     (sticky,), replies = by_kind(world)
     assert f"`{ENV}` · Deleting" in sticky and replies == []
-    assert world.statuses(world.fake.pulls[3]["head_sha"])[f"envbot/{ENV}"]["description"].startswith("Deleting")
+    assert world.statuses(world.fake.pulls[PR]["head_sha"])[f"envbot/{ENV}"]["description"].startswith("Deleting")
 
 
 def test_status_refreshes_the_sticky_comment_and_writes_nothing_to_gitops(world: ActionWorld) -> None:
@@ -130,7 +132,7 @@ def test_retry_on_an_environment_that_has_not_failed_gets_a_polite_reply(world: 
 
 def test_retry_on_a_failed_environment_asks_every_controller_to_try_again(open_world: OpenWorld) -> None:
     world = open_world(REPO, extra={"timeouts": {"failureGrace": "0s"}})
-    world.add_pull_request(3, ENV)
+    world.add_pull_request(PR, ENV)
     world.fake.grant(USER, "write")
     world.cluster_delay = dt.timedelta(0)
     world.fail_workspaces = {f"{ENV}-rds-postgres": "Error: creating RDS instance: quota exceeded"}
@@ -170,7 +172,7 @@ def test_a_commenter_without_write_permission_gets_one_refusal(
     open_world: OpenWorld, role: str | None, has: str, command: str
 ) -> None:
     world = open_world(REPO)
-    world.add_pull_request(3, ENV)
+    world.add_pull_request(PR, ENV)
     if role is not None:
         world.fake.grant(USER, role)
     before = world.gitops_refs()
@@ -178,7 +180,7 @@ def test_a_commenter_without_write_permission_gets_one_refusal(
     assert world.handle("issue_comment", on_pr(command)) == 0
     assert world.handle("issue_comment", on_pr(command)) == 0  # a redelivery does not add a second reply
 
-    (reply,) = world.comments(3)
+    (reply,) = world.comments(PR)
     assert reply.endswith(f"Sorry, `{command}` needs write permission on this repository, and `{USER}` has {has}.")
     assert world.gitops_refs() == before
     assert world.fake.statuses == {}
@@ -202,22 +204,19 @@ def test_quoted_fenced_and_inline_commands_do_nothing(world: ActionWorld, body: 
 
     assert world.handle("issue_comment", on_pr(body)) == 0
 
-    assert world.logs == ["envbot: nothing to do for IssueComment: comment on #3: the comment holds no command"]
+    assert world.logs == [f"envbot: nothing to do for IssueComment: comment on #{PR}: the comment holds no command"]
     assert world.fake.calls == []
     assert world.gitops_refs() == before
 
 
 @pytest.mark.parametrize(
-    ("relative", "changes"),
-    [
-        ("octokit-webhooks/api.github.com/issue_comment/created.payload.json", {"comment__body": "/provision"}),
-        ("create-issue-branch/issue_comment.created.json", {}),  # its own slash command, on an issue
-    ],
+    "changes",
+    [{}, {"comment__body": "/destroy"}],  # as written: /provision
 )
-def test_comments_on_plain_issues_are_ignored(open_world: OpenWorld, relative: str, changes: dict[str, str]) -> None:
-    document = payload(relative, **changes)
+def test_comments_on_plain_issues_are_ignored(open_world: OpenWorld, changes: dict[str, str]) -> None:
+    document = payload("issue_comment/created-on-issue", **changes)
     assert "pull_request" not in document["issue"]
-    world = open_world(repository_of(relative))
+    world = open_world(REPO)
     world.fake.grant(document["sender"]["login"], "admin")
     before = world.gitops_refs()
 
@@ -241,7 +240,7 @@ def test_a_bot_commenter_is_ignored(world: ActionWorld) -> None:
     assert world.handle("issue_comment", document) == 0
 
     assert world.logs == [
-        "envbot: nothing to do for IssueComment: comment on #3 was written by the bot dependabot[bot]"
+        f"envbot: nothing to do for IssueComment: comment on #{PR} was written by the bot dependabot[bot]"
     ]
     assert world.fake.calls == []
 
@@ -254,6 +253,6 @@ def test_rerunning_the_same_events_keeps_one_sticky_comment_and_one_reply(world:
 
     stickies, replies = by_kind(world)
     assert len(stickies) == 1 and len(replies) == 1
-    assert len(world.comments(3)) == 2
+    assert len(world.comments(PR)) == 2
     # The second provision found everything in place: one infrastructure pull request, merged once.
     assert [c.body["state"] for c in world.fake.calls if c.operation == "repos/create-commit-status"] == ["pending"]

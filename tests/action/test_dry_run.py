@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from tests.action.conftest import OpenWorld
-from tests.action.support import ActionWorld, payload, repository_of
+from tests.action.support import ActionWorld
+from tests.webhooks import payload, repository_of
 
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
-CREATE = "drone-go-scm/branch_create.json"
+COMMENT = "issue_comment/created-on-pull-request"  # on #42, by nadia
+CREATE = "create/branch"
 
 
 def pr_world(open_world: OpenWorld) -> ActionWorld:
     world = open_world(repository_of(COMMENT))
-    world.add_pull_request(3, "feature-login")
-    world.fake.grant("chhsia0", "write")
+    world.add_pull_request(42, "feature-login")
+    world.fake.grant("nadia", "write")
     return world
 
 
@@ -46,7 +47,7 @@ def test_dry_run_destroy_logs_the_destroy_and_the_cleanup_it_would_start(open_wo
     assert world.handle("issue_comment", payload(COMMENT, comment__body="/destroy"), dry_run=True) == 0
 
     logs = world.logs[start:]
-    assert logs[0] == "envbot: dry run: would destroy feature-login: /destroy by chhsia0"
+    assert logs[0] == "envbot: dry run: would destroy feature-login: /destroy by nadia"
     assert logs[1].startswith("envbot: dry run: would envbot: feature-login: ")
     assert "cleanup" in logs[1]
     assert logs[2].startswith("envbot: feature-login: Deleting: ")
@@ -69,7 +70,7 @@ def test_dry_run_replies_go_to_the_log_only(open_world: OpenWorld) -> None:
 
 def test_dry_run_sweep_names_the_orphan_and_destroys_nothing(open_world: OpenWorld) -> None:
     world = open_world(repository_of(CREATE))
-    world.fake.grant("bradrydzewski", "write")
+    world.fake.grant("nadia", "write")
     for branch in ("feature-gone", "feature-kept"):
         world.add_branch(branch)
         assert world.handle("create", payload(CREATE, ref=branch)) == 0, world.logs

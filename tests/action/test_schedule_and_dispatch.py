@@ -1,6 +1,6 @@
 """``schedule`` (reconcile everything, sweep orphans) and ``workflow_dispatch`` (provision / destroy / reconcile
 by input). GitHub sends no webhook for a schedule; the Actions event file holds the cron and the repository, so the
-schedule payload here is that, with the repository object of a real payload."""
+schedule payload here is that (tests/fixtures/webhooks/schedule/hourly.json)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ import yaml
 
 from bot.events.intents import InputError
 from tests.action.conftest import OpenWorld
-from tests.action.support import ActionWorld, payload, repository_of
+from tests.action.support import ActionWorld
+from tests.webhooks import payload
 
-CREATE = "drone-go-scm/branch_create.json"
-REPO = repository_of(CREATE)
-DISPATCH = "octokit-webhooks/api.github.com/workflow_dispatch/payload.json"  # inputs {"name": ...}, ref master
+CREATE = "create/branch"  # by nadia
+REPO = "acme/shop"
+DISPATCH = "workflow_dispatch/provision"  # by omar, on refs/heads/main: provision branch feature-checkout
+DISPATCH_DEFAULTS = "workflow_dispatch/reconcile"  # the workflow's default inputs: reconcile everything
+DISPATCHER = "omar"
 
 
 def schedule_payload() -> dict[str, Any]:
-    return {"schedule": "17 * * * *", "repository": payload(CREATE)["repository"]}
+    return payload("schedule/hourly")
 
 
 def record_of(world: ActionWorld, name: str) -> dict[str, Any]:
@@ -27,7 +30,7 @@ def record_of(world: ActionWorld, name: str) -> dict[str, Any]:
 
 
 def provision_branches(world: ActionWorld, *branches: str) -> None:
-    world.fake.grant("bradrydzewski", "write")
+    world.fake.grant("nadia", "write")
     for branch in branches:
         world.add_branch(branch)
         assert world.handle("create", payload(CREATE, ref=branch)) == 0, world.logs
@@ -67,38 +70,35 @@ def test_schedule_with_nothing_orphaned_only_reconciles(open_world: OpenWorld) -
 
 
 def test_schedule_sweeps_the_environment_of_a_merged_pull_request(open_world: OpenWorld) -> None:
-    labeled = "octokit-webhooks/api.github.com/pull_request/labeled.payload.json"
-    world = open_world(repository_of(labeled))
-    world.add_pull_request(2, "changes")
-    world.fake.grant("Codertocat", "write")
-    assert world.handle("pull_request", payload(labeled, label__name="envbot:provision")) == 0, world.logs
-    world.close_pull_request(2, merged=True)  # merged while envbot was not listening
+    world = open_world(REPO)
+    world.add_pull_request(42, "feature-login")
+    world.fake.grant("nadia", "write")
+    assert world.handle("pull_request", payload("pull_request/labeled")) == 0, world.logs
+    world.close_pull_request(42, merged=True)  # merged while envbot was not listening
 
-    document = {"schedule": "17 * * * *", "repository": payload(labeled)["repository"]}
-    assert world.handle("schedule", document) == 0, world.logs
+    assert world.handle("schedule", schedule_payload()) == 0, world.logs
 
-    assert "envbot: changes is an orphan (pull request #2 is merged); destroying it" in world.logs
-    assert record_of(world, "changes")["deletion"]["requestedBy"] == "envbot sweep: pull request #2 is merged"
+    assert "envbot: feature-login is an orphan (pull request #42 is merged); destroying it" in world.logs
+    assert record_of(world, "feature-login")["deletion"]["requestedBy"] == "envbot sweep: pull request #42 is merged"
 
 
 @pytest.fixture
 def dispatch_world(open_world: OpenWorld) -> ActionWorld:
-    world = open_world(repository_of(DISPATCH))
-    world.fake.grant(payload(DISPATCH)["sender"]["login"], "write")
+    world = open_world(REPO)
+    world.fake.grant(DISPATCHER, "write")
     return world
 
 
 def test_dispatch_provision_by_branch_input(dispatch_world: ActionWorld) -> None:
     world = dispatch_world
-    head = world.add_branch("feature-x")
+    head = world.add_branch("feature-checkout")
 
-    provision = payload(DISPATCH, inputs={"action": "provision", "branch": "feature-x"})
-    assert world.handle("workflow_dispatch", provision) == 0, world.logs
+    assert world.handle("workflow_dispatch", payload(DISPATCH)) == 0, world.logs
 
-    assert world.logs[0] == "envbot: provisioning feature-x (workflow_dispatch provision)"
-    environment = record_of(world, "feature-x")["environment"]
-    assert environment["origin"] == {"kind": "branch", "repository": "octo-org/octo-repo", "branch": "feature-x"}
-    assert world.statuses(head)["envbot/feature-x"]["state"] == "pending"
+    assert world.logs[0] == "envbot: provisioning feature-checkout (workflow_dispatch provision)"
+    environment = record_of(world, "feature-checkout")["environment"]
+    assert environment["origin"] == {"kind": "branch", "repository": REPO, "branch": "feature-checkout"}
+    assert world.statuses(head)["envbot/feature-checkout"]["state"] == "pending"
 
 
 def test_dispatch_provision_by_environment_and_template_inputs(dispatch_world: ActionWorld) -> None:
@@ -109,8 +109,8 @@ def test_dispatch_provision_by_environment_and_template_inputs(dispatch_world: A
 
     environment = record_of(world, "review-7")["environment"]
     assert environment["name"] == "review-7"
-    # No branch input: the workflow ran on refs/heads/master, whose environment it is.
-    assert environment["origin"] == {"kind": "branch", "repository": "octo-org/octo-repo", "branch": "master"}
+    # No branch input: the workflow ran on refs/heads/main, whose environment it is.
+    assert environment["origin"] == {"kind": "branch", "repository": REPO, "branch": "main"}
 
 
 def test_dispatch_destroy_by_environment_input(dispatch_world: ActionWorld) -> None:
@@ -122,12 +122,12 @@ def test_dispatch_destroy_by_environment_input(dispatch_world: ActionWorld) -> N
     destroy = payload(DISPATCH, inputs={"action": "destroy", "environment": "feature-x"})
     assert world.handle("workflow_dispatch", destroy) == 0, world.logs
 
-    assert world.logs[-2] == "envbot: destroying feature-x: workflow_dispatch by Codertocat"
-    assert record_of(world, "feature-x")["deletion"]["requestedBy"] == "Codertocat"
+    assert world.logs[-2] == f"envbot: destroying feature-x: workflow_dispatch by {DISPATCHER}"
+    assert record_of(world, "feature-x")["deletion"]["requestedBy"] == DISPATCHER
     assert world.outputs()["phase"] == "Deleting"
 
 
-def test_dispatch_with_the_recorded_inputs_reconciles_every_environment(dispatch_world: ActionWorld) -> None:
+def test_dispatch_with_the_default_inputs_reconciles_every_environment(dispatch_world: ActionWorld) -> None:
     world = dispatch_world
     for branch in ("feature-a", "feature-b"):
         world.add_branch(branch)
@@ -135,8 +135,8 @@ def test_dispatch_with_the_recorded_inputs_reconciles_every_environment(dispatch
         assert world.handle("workflow_dispatch", provision) == 0, world.logs
     before, start = world.gitops_refs(), len(world.logs)
 
-    # The real payload, unchanged: its only input is "name", so the action is the default, reconcile.
-    assert world.handle("workflow_dispatch", payload(DISPATCH)) == 0, world.logs
+    # The workflow run with its default inputs: reconcile, no environment named, so every one.
+    assert world.handle("workflow_dispatch", payload(DISPATCH_DEFAULTS)) == 0, world.logs
 
     assert [line.split(":")[1].strip() for line in world.logs[start:]] == ["feature-a", "feature-b"]
     assert world.gitops_refs() == before  # both were waiting on their Workspaces: nothing to merge
@@ -157,8 +157,8 @@ def test_dispatch_reconcile_of_one_environment(dispatch_world: ActionWorld) -> N
 
 
 def test_dispatch_by_someone_without_write_permission_is_refused(open_world: OpenWorld) -> None:
-    world = open_world(repository_of(DISPATCH))
-    world.fake.grant("Codertocat", "triage")
+    world = open_world(REPO)
+    world.fake.grant(DISPATCHER, "triage")
     before = world.gitops_refs()
 
     document = payload(DISPATCH, inputs={"action": "destroy", "environment": "feature-x"})
@@ -166,7 +166,7 @@ def test_dispatch_by_someone_without_write_permission_is_refused(open_world: Ope
 
     assert world.logs == [
         "envbot: Sorry, `workflow_dispatch destroy` needs write permission on this repository,"
-        " and `Codertocat` has triage permission."
+        f" and `{DISPATCHER}` has triage permission."
     ]
     assert world.gitops_refs() == before and world.writes() == []
 

@@ -1,4 +1,4 @@
-"""A first end-to-end check: /provision on a pull request, from the real payload to both GitOps repositories."""
+"""A first end-to-end check: /provision on a pull request, from the payload to both GitOps repositories."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.action.support import ActionWorld, make_world, payload
+from tests.action.support import ActionWorld, make_world
+from tests.webhooks import payload
 
-REPO = "chhsia0/knative-route-demo"
+REPO = "acme/shop"
 
 
 @pytest.fixture
@@ -18,13 +19,13 @@ def world(tmp_path: Path) -> Iterator[ActionWorld]:
 
 
 def test_provision_comment_opens_and_merges_phase_one_and_reports(world: ActionWorld) -> None:
-    world.add_pull_request(3, "feature-login")
-    world.fake.grant("chhsia0", "write")
-    event = payload("go-playground-webhooks/pull-request-issue-comment.json", comment__body="/provision")
+    world.add_pull_request(42, "feature-login")
+    world.fake.grant("nadia", "write")
+    event = payload("issue_comment/created-on-pull-request")  # nadia's /provision on #42
     assert world.handle("issue_comment", event) == 0, world.logs
     files = world.gitops_files("platform")
     assert any(path.endswith("/environment.yaml") for path in files)
-    (comment,) = world.comments(3)
+    (comment,) = world.comments(42)
     assert "envbot" in comment and "Provisioning Infrastructure" in comment
     assert world.handle("issue_comment", event) == 0
-    assert len(world.comments(3)) == 1
+    assert len(world.comments(42)) == 1

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from kube_schemas import validate
+from kube_schemas import validate, validate_upstream
 
 from bot.cluster import APPLICATION, ApplicationState, Outcome, VerdictPolicy, application_verdict
 from bot.cluster.model import observe_raw
@@ -223,7 +223,7 @@ ROWS = [
 def test_application_verdict(
     raw: dict[str, Any], state: ApplicationState, outcome: Outcome, phrases: list[str]
 ) -> None:
-    validate(raw)  # every row is a shape the upstream Application CRD accepts
+    validate(raw)  # every row is a shape the CRD facts accept (and the upstream CRD: see the conformance test)
     verdict = application_verdict(observe_raw(raw, APPLICATION), NOW)
     assert verdict.state is state, verdict.reason
     assert verdict.outcome is outcome
@@ -251,6 +251,13 @@ def test_error_condition_grace_is_the_same_policy_as_workspaces() -> None:
     assert application_verdict(obj, NOW).state is ApplicationState.FAILING
     immediate = VerdictPolicy(failure_grace=dt.timedelta(0))
     assert application_verdict(obj, NOW, immediate).state is ApplicationState.FAILED
+
+
+def test_rows_are_shapes_the_upstream_crd_accepts(fixtures_dir: Any) -> None:
+    for row in ROWS:
+        raw = row.values[0]
+        assert isinstance(raw, dict)
+        validate_upstream(raw)
 
 
 def test_upstream_example_application_without_status_is_pending(fixtures_dir: Any) -> None:

@@ -241,11 +241,13 @@ def test_an_answer_that_is_not_kubernetes_json_is_transient(
 
 def test_a_timeout_is_transient_and_bounded(kubeconfig: Path, emulator: Emulator) -> None:
     emulator.fail(WORKSPACE, Fault(delay=0.6))
-    with KubeCluster.from_kubeconfig(kubeconfig, request_timeout=(1.0, 0.15)) as kube:
-        started = time.monotonic()
-        with pytest.raises(ClusterUnavailableError, match=r"no answer within \(1.0, 0.15\)s") as caught:
-            kube.list(WORKSPACE)
-        assert time.monotonic() - started < 0.5  # read timeouts are not retried here: the reconcile is the retry
+    with (
+        KubeCluster.from_kubeconfig(kubeconfig, request_timeout=(1.0, 0.15)) as kube,
+        pytest.raises(ClusterUnavailableError, match=r"no answer within \(1.0, 0.15\)s") as caught,
+    ):
+        kube.list(WORKSPACE)
+    # Read timeouts are not retried here (the next reconcile is the retry): the server saw one request.
+    assert len(emulator.requests(WORKSPACE)) == 1
     assert isinstance(caught.value, TransientError)
 
 

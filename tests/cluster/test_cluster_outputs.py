@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from kube_schemas import validate
+from kube_schemas import validate, validate_upstream
 
 from bot.cluster import (
     NAMESPACED_WORKSPACE,
@@ -30,8 +31,18 @@ OUTPUTS = {
 }
 
 
+def every_json_type() -> dict[str, Any]:
+    """A cluster-scoped Workspace whose outputs hold every JSON type."""
+    return workspace("pr-42-rds", outputs=OUTPUTS, secret={"name": "pr-42-rds-conn", "namespace": "pr-42"})
+
+
+def namespaced_with_secret() -> dict[str, Any]:
+    """A namespaced Workspace whose connection Secret goes to its own namespace."""
+    return workspace("pr-42-rds", namespace="team-a", outputs={}, secret={"name": "rds-conn"})
+
+
 def test_every_json_type_is_read_and_typed() -> None:
-    raw = workspace("pr-42-rds", outputs=OUTPUTS, secret={"name": "pr-42-rds-conn", "namespace": "pr-42"})
+    raw = every_json_type()
     validate(raw)  # the CRD keeps outputs as free-form JSON (x-kubernetes-preserve-unknown-fields)
     result = workspace_outputs(observe_raw(raw, WORKSPACE))
     types = {name: out.type for name, out in result.outputs.items()}
@@ -75,7 +86,7 @@ def test_an_output_declared_sensitive_is_never_taken_even_if_terraform_exposed_i
 
 
 def test_namespaced_workspace_secret_lives_in_its_namespace() -> None:
-    raw = workspace("pr-42-rds", namespace="team-a", outputs={}, secret={"name": "rds-conn"})
+    raw = namespaced_with_secret()
     validate(raw)  # tf.m.upbound.io's writeConnectionSecretToRef has no namespace field
     result = workspace_outputs(observe_raw(raw, NAMESPACED_WORKSPACE))
     assert result.connection_secret == SecretRef(name="rds-conn", namespace="team-a")
@@ -93,3 +104,8 @@ def test_no_status_means_no_outputs_yet() -> None:
     assert result.connection_secret is None
     with pytest.raises(OutputNotFoundError, match="none yet"):
         result.value("endpoint")
+
+
+def test_output_shapes_are_ones_the_upstream_crds_accept(fixtures_dir: Any) -> None:
+    validate_upstream(every_json_type())
+    validate_upstream(namespaced_with_secret())

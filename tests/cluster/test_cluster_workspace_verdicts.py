@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from kube_schemas import validate
+from kube_schemas import validate, validate_upstream
 
 from bot.cluster import (
     NAMESPACED_WORKSPACE,
@@ -225,7 +225,7 @@ ROWS = [
 
 @pytest.mark.parametrize(("raw", "state", "outcome", "phrases"), ROWS)
 def test_workspace_verdict(raw: dict[str, Any], state: WorkspaceState, outcome: Outcome, phrases: list[str]) -> None:
-    validate(raw)  # every row is a shape the upstream CRD accepts
+    validate(raw)  # every row is a shape the CRD facts accept (and the upstream CRD: see the conformance test)
     obj = observe_raw(raw, WORKSPACE)
     verdict = workspace_verdict(obj, NOW)
     assert verdict.state is state, verdict.reason
@@ -268,6 +268,14 @@ def test_namespaced_workspace_is_judged_the_same_and_named_with_its_namespace() 
     verdict = workspace_verdict(observe_raw(raw, kind), NOW)
     assert verdict.state is WorkspaceState.AVAILABLE
     assert str(verdict.object) == "workspaces.tf.m.upbound.io/pr-42-rds -n team-a"
+
+
+def test_rows_are_shapes_the_upstream_crds_accept(fixtures_dir: Any) -> None:
+    for row in ROWS:
+        raw = row.values[0]
+        assert isinstance(raw, dict)
+        validate_upstream(raw)
+    validate_upstream(workspace("pr-42-rds", namespace="team-a", generation=2, observed_generation=2))
 
 
 def test_provider_examples_without_status_are_pending(fixtures_dir: Any) -> None:

@@ -1,8 +1,9 @@
-"""Architecture rules: only bot/forge/ talks to GitHub or git, only bot/cluster/ to Kubernetes."""
+"""Architecture rules (only bot/forge/ talks to GitHub or git, only bot/cluster/ to Kubernetes) and docs in step."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -48,9 +49,47 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     assert imported_roots(offender) >= {"kubernetes", "github"}
 
 
-def test_readme_commands_table_comes_from_the_registry() -> None:
+def test_action_docs_commands_table_comes_from_the_registry() -> None:
     from bot.events.commands import help_text
 
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    action_docs = (PROJECT_ROOT / "docs" / "action.md").read_text(encoding="utf-8")
     rows = [line for line in help_text().splitlines() if line.startswith("|")]
-    assert "\n".join(rows) in readme, "README commands table is stale: paste the rows of help_text()"
+    assert "\n".join(rows) in action_docs, "docs/action.md commands table is stale: paste the rows of help_text()"
+
+
+README_LIMIT = 10_240
+FENCED_BLOCK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+INLINE_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def documents() -> list[Path]:
+    docs = sorted((PROJECT_ROOT / "docs").glob("*.md"))
+    return [PROJECT_ROOT / "README.md", *docs, PROJECT_ROOT / "benchmarks" / "README.md"]
+
+
+def relative_links(markdown: str) -> list[str]:
+    """The targets of inline links outside fenced code that name a path: no URL scheme, not only an anchor."""
+    targets = INLINE_LINK.findall(FENCED_BLOCK.sub("", markdown))
+    return [target for target in targets if not re.match(r"[a-z][a-z0-9+.-]*:|#", target)]
+
+
+def test_readme_stays_short() -> None:
+    size = (PROJECT_ROOT / "README.md").stat().st_size
+    assert size <= README_LIMIT, f"README.md is {size} bytes, over {README_LIMIT}: move detail to docs/"
+
+
+@pytest.mark.parametrize("document", documents(), ids=lambda p: p.relative_to(PROJECT_ROOT).as_posix())
+def test_relative_links_point_at_existing_files(document: Path) -> None:
+    broken = [
+        target
+        for target in relative_links(document.read_text(encoding="utf-8"))
+        if not (document.parent / target.split("#", 1)[0]).exists()
+    ]
+    assert not broken, f"{document.relative_to(PROJECT_ROOT)} links to missing files: {', '.join(broken)}"
+
+
+def test_the_link_check_sees_relative_links_only() -> None:
+    markdown = (
+        "[a](docs/a.md) [b](https://x.test) [c](#here) [d](../b.md#part) [e](mailto:x@y.test)\n```\n[f](g)\n```\n"
+    )
+    assert relative_links(markdown) == ["docs/a.md", "../b.md#part"]

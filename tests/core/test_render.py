@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kube_schemas import has_schema, validate
+from kube_schemas import has_schema, validate, validate_upstream
 from project_paths import CATALOGS, EXAMPLES, PROJECT_ROOT
 
 from bot.catalog import load_catalogs
@@ -94,7 +94,7 @@ def test_render_is_byte_for_byte_deterministic(seed: BoundEnvironment, catalogs:
 
 
 @pytest.mark.parametrize("api", list(WorkspaceApi))
-def test_every_rendered_object_validates_against_its_crd(
+def test_every_rendered_object_validates_against_the_crd_facts(
     seed: BoundEnvironment, catalogs: CatalogSet, api: WorkspaceApi
 ) -> None:
     result = render_environment(seed, example_outputs(catalogs), RenderSettings(workspace_api=api))
@@ -107,7 +107,8 @@ def test_every_rendered_object_validates_against_its_crd(
         assert obj["metadata"]["labels"]["envbot.io/catalog"]
 
 
-def test_all_example_catalogs_render_valid_objects(catalogs: CatalogSet) -> None:
+def every_catalog(catalogs: CatalogSet) -> BoundEnvironment:
+    """An environment that uses every example catalog once."""
     environment = parse_environment(
         yaml.safe_dump(
             {
@@ -134,8 +135,11 @@ def test_all_example_catalogs_render_valid_objects(catalogs: CatalogSet) -> None
         ),
         "everything.yaml",
     )
-    bound = bind_environment(environment, catalogs)
-    result = render_environment(bound, example_outputs(catalogs))
+    return bind_environment(environment, catalogs)
+
+
+def test_all_example_catalogs_render_valid_objects(catalogs: CatalogSet) -> None:
+    result = render_environment(every_catalog(catalogs), example_outputs(catalogs))
     assert result.pending == ()
     everything = objects(result)
     workspaces = [o for o in everything if o["kind"] == "Workspace"]
@@ -157,6 +161,37 @@ def test_all_example_catalogs_render_valid_objects(catalogs: CatalogSet) -> None
         for_provider = workspace["spec"]["forProvider"]
         assert all(isinstance(v["value"], str) for v in for_provider.get("vars", []))
         assert for_provider["varmap"]["tags"]["envbot.io/environment"] == "everything"
+
+
+def test_rendered_objects_and_golden_trees_validate_against_the_upstream_crds(
+    fixtures_dir: Path, catalogs: CatalogSet
+) -> None:
+    """Conformance: what the own CRD facts accept above, the upstream CRDs accept too."""
+    environments = [every_catalog(catalogs)]
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        environments.append(bind_environment(parse_environment(path.read_text(), path.as_posix()), catalogs))
+    assert len(environments) > 1, f"no example environments in {EXAMPLES}"
+    checked: list[dict[str, Any]] = []
+    for bound in environments:
+        for api in WorkspaceApi:
+            for known in ({}, example_outputs(catalogs)):
+                checked += objects(render_environment(bound, known, RenderSettings(workspace_api=api)))
+    golden = [p for p in sorted(GOLDEN.rglob("*.yaml")) if p.is_file()]
+    assert golden, f"no golden trees under {GOLDEN}"
+    checked += [document for p in golden for document in yaml.safe_load_all(p.read_text()) if document is not None]
+    bootstrap = render_bootstrap(BootstrapRepos("https://github.com/acme/p.git", "https://github.com/acme/a.git"))
+    checked += [yaml.safe_load(f.content) for f in bootstrap]
+    kinds = set()
+    for obj in checked:
+        if has_schema(obj):
+            validate_upstream(obj)
+            kinds.add((obj["apiVersion"], obj["kind"]))
+    assert kinds == {
+        ("tf.upbound.io/v1beta1", "Workspace"),
+        ("tf.m.upbound.io/v1beta1", "Workspace"),
+        ("argoproj.io/v1alpha1", "Application"),
+        ("argoproj.io/v1alpha1", "ApplicationSet"),
+    }
 
 
 def test_hybrid_catalog_waits_on_its_own_outputs(catalogs: CatalogSet) -> None:

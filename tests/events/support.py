@@ -1,4 +1,4 @@
-"""Shared helpers of the events tests: the real webhook payloads of ../shared and their event names."""
+"""Shared helpers of the events tests: our own payloads by scenario, and the real third-party ones (conformance)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,50 @@ from typing import Any
 
 from project_paths import FIXTURES
 
-WEBHOOKS = FIXTURES / "github-webhooks"
+from tests.webhooks import payload, with_changes
 
-_BY_FILE = {
+# -- our own payloads (tests/fixtures/webhooks) ------------------------------------------------------------------------
+
+BRANCH_CREATE = "create/branch"  # feature-checkout, by nadia
+BRANCH_DELETE = "delete/branch"
+TAG_CREATE = "create/tag"  # v1.4.0, by omar
+TAG_DELETE = "delete/tag"
+PR_OPENED = "pull_request/opened"  # #42, head feature-login, by nadia
+PR_SYNCHRONIZE = "pull_request/synchronize"
+PR_REOPENED = "pull_request/reopened"
+PR_LABELED = "pull_request/labeled"  # envbot:provision
+PR_UNLABELED = "pull_request/unlabeled"
+PR_MERGED = "pull_request/closed-merged"  # merged by omar
+PR_CLOSED = "pull_request/closed-unmerged"
+PR_FROM_FORK = "pull_request/closed-merged-from-fork"  # #57, mallory/shop's feature-login
+PR_FORK_DELETED = "pull_request/closed-fork-deleted"  # #58, head.repo null
+PR_COMMENT = "issue_comment/created-on-pull-request"  # /provision on #42, by nadia
+ISSUE_COMMENT = "issue_comment/created-on-issue"  # /provision on the plain issue #40
+COMMENT_EDITED = "issue_comment/edited"
+COMMENT_DELETED = "issue_comment/deleted"
+DISPATCH = "workflow_dispatch/provision"  # provision feature-checkout, by omar, on refs/heads/main
+DISPATCH_DEFAULTS = "workflow_dispatch/reconcile"
+PING = "ping/repository-hook"
+PUSH = "push/branch-created"
+STATUS = "status/envbot-pending"  # sent by envbot-acme[bot]
+SCHEDULE = "schedule/hourly"
+REPOSITORY = "acme/shop"
+
+
+def comment_payload(body: str, **sender: Any) -> dict[str, Any]:
+    """Our comment-on-a-PR payload with another body (and optionally another sender and author)."""
+    document = payload(PR_COMMENT, comment__body=body)
+    if sender:
+        document["sender"].update(sender)
+        document["comment"]["user"].update(sender)
+    return document
+
+
+# -- the real payloads of the conformance tier (FIXTURES/github-webhooks; read only inside tests) ----------------------
+
+REAL_WEBHOOKS = FIXTURES / "github-webhooks"
+
+_REAL_EVENTS = {
     "drone-go-scm/branch_create.json": "create",
     "drone-go-scm/branch_delete.json": "delete",
     "drone-go-scm/tag_create.json": "create",
@@ -32,10 +73,10 @@ _BY_FILE = {
 }
 
 
-def event_name_of(relative: str) -> str:
-    """The ``X-GitHub-Event`` of a fixture (the payload files carry no headers), per SOURCES.md's index."""
-    if relative in _BY_FILE:
-        return _BY_FILE[relative]
+def real_event_name_of(relative: str) -> str:
+    """The ``X-GitHub-Event`` of a real payload (the files carry no headers), per SOURCES.md's scenario index."""
+    if relative in _REAL_EVENTS:
+        return _REAL_EVENTS[relative]
     parts = relative.split("/")
     if parts[0] == "octokit-webhooks":
         return parts[2]
@@ -48,44 +89,24 @@ def event_name_of(relative: str) -> str:
     raise KeyError(relative)
 
 
-def payload_files() -> list[str]:
-    """Every real webhook payload (not the schemas, not the signature test vector), relative to WEBHOOKS."""
+def real_payload_files() -> list[str]:
+    """Every real webhook payload (not the schemas, not the signature test vector), relative to REAL_WEBHOOKS."""
     return sorted(
-        path.relative_to(WEBHOOKS).as_posix()
-        for path in WEBHOOKS.rglob("*.json")
-        if path.parts[len(WEBHOOKS.parts)] not in ("schemas",) and path.name != "signature-test-vector.json"
+        path.relative_to(REAL_WEBHOOKS).as_posix()
+        for path in REAL_WEBHOOKS.rglob("*.json")
+        if path.parts[len(REAL_WEBHOOKS.parts)] != "schemas" and path.name != "signature-test-vector.json"
     )
 
 
-_CACHE: dict[str, Any] = {}
+_REAL_CACHE: dict[str, Any] = {}
 
 
-def payload(relative: str) -> Any:
-    """A fresh, mutable copy of one real payload."""
-    if relative not in _CACHE:
-        _CACHE[relative] = json.loads((WEBHOOKS / relative).read_text(encoding="utf-8"))
-    return copy.deepcopy(_CACHE[relative])
+def real_payload(relative: str, **changes: Any) -> Any:
+    """A fresh copy of one real payload, with fields changed as ``payload`` does (``a__b`` nests)."""
+    if relative not in _REAL_CACHE:
+        _REAL_CACHE[relative] = json.loads(real_path(relative).read_text(encoding="utf-8"))
+    return with_changes(copy.deepcopy(_REAL_CACHE[relative]), **changes)
 
 
-def path_of(relative: str) -> Path:
-    return WEBHOOKS / relative
-
-
-PR_COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
-ISSUE_COMMENT = "create-issue-branch/issue_comment.created.json"
-BRANCH_CREATE = "drone-go-scm/branch_create.json"
-BRANCH_DELETE = "drone-go-scm/branch_delete.json"
-PR_MERGED = "create-issue-branch/pull_request.closed.json"
-PR_CLOSED = "octokit-webhooks/api.github.com/pull_request/closed.payload.json"
-PR_LABELED = "octokit-webhooks/api.github.com/pull_request/labeled.payload.json"
-DISPATCH = "octokit-webhooks/api.github.com/workflow_dispatch/payload.json"
-
-
-def comment_payload(body: str, **sender: Any) -> Any:
-    """The real comment-on-a-PR payload with another body (and optionally another sender/author)."""
-    document = payload(PR_COMMENT)
-    document["comment"]["body"] = body
-    if sender:
-        document["sender"].update(sender)
-        document["comment"]["user"].update(sender)
-    return document
+def real_path(relative: str) -> Path:
+    return REAL_WEBHOOKS / relative

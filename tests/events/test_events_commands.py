@@ -27,7 +27,7 @@ from bot.events.commands import (
 from bot.events.text import quote
 from bot.forge.model import Permission
 
-# -- the registry -------------------------------------------------------------------------------------------------
+# -- the registry ------------------------------------------------------------------------------------------------------
 
 
 def test_registry_names_and_floors() -> None:
@@ -73,7 +73,7 @@ def test_help_follows_a_different_registry() -> None:
     assert isinstance(reply, Reply) and "`/ping`" in reply.text
 
 
-# -- where a command counts -----------------------------------------------------------------------------------------
+# -- where a command counts --------------------------------------------------------------------------------------------
 
 COUNTS = "counts"
 
@@ -169,7 +169,7 @@ def test_foreign_commands_are_passed_over_silently() -> None:
     assert parse_comment("/retest\n/status", foreign={"retest"}) == Command("status", (), "/status")
 
 
-# -- replies --------------------------------------------------------------------------------------------------------
+# -- replies -----------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_the_first_command_line_wins_even_when_malformed() -> None:
     assert parse_comment("/status\n/destroy now") == Command("status", (), "/status")
 
 
-# -- arguments ------------------------------------------------------------------------------------------------------
+# -- arguments ---------------------------------------------------------------------------------------------------------
 
 
 def test_provision_arguments() -> None:
@@ -280,7 +280,7 @@ def test_exactly_the_argument_limit_is_fine() -> None:
     assert len(result.catalogs) == MAX_ARGUMENTS
 
 
-# -- hostile sizes stay cheap ---------------------------------------------------------------------------------------
+# -- hostile sizes stay cheap ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -316,7 +316,7 @@ def test_non_text_bodies_are_ignored(body: object) -> None:
     assert isinstance(parse_comment(body), Ignore)  # type: ignore[arg-type]
 
 
-# -- quoting --------------------------------------------------------------------------------------------------------
+# -- quoting -----------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -333,7 +333,7 @@ def test_quote(text: str, quoted: str) -> None:
     assert quote(text) == quoted
 
 
-# -- typed values ---------------------------------------------------------------------------------------------------
+# -- typed values ------------------------------------------------------------------------------------------------------
 
 
 def param(kind: ParameterType, **fields: object) -> Parameter:

@@ -1,4 +1,4 @@
-"""Events → intents from the real payloads, the events config, authorization, commands resolved, and orphans."""
+"""Events → intents from our own payloads, the events config, authorization, commands resolved, and orphans."""
 
 from __future__ import annotations
 
@@ -33,16 +33,30 @@ from bot.forge.model import Permission
 from tests.events.support import (
     BRANCH_CREATE,
     BRANCH_DELETE,
+    COMMENT_DELETED,
+    COMMENT_EDITED,
     DISPATCH,
+    DISPATCH_DEFAULTS,
     ISSUE_COMMENT,
+    PING,
     PR_CLOSED,
     PR_COMMENT,
+    PR_FORK_DELETED,
+    PR_FROM_FORK,
     PR_LABELED,
     PR_MERGED,
+    PR_OPENED,
+    PR_REOPENED,
+    PR_SYNCHRONIZE,
+    PR_UNLABELED,
+    PUSH,
+    SCHEDULE,
+    STATUS,
+    TAG_CREATE,
+    TAG_DELETE,
     comment_payload,
-    path_of,
-    payload,
 )
+from tests.webhooks import event_name_of, path_of, payload
 
 CONFIG = EventsConfig(
     branches=(
@@ -52,33 +66,34 @@ CONFIG = EventsConfig(
     ),
     default_template="environments/pull-request.yaml",
 )
+PR_ORIGIN_42 = Origin(OriginKind.PULL_REQUEST, repository="acme/shop", branch="feature-login", pull_request=42)
 
 
 def intent_of(name: str, document: Any, config: EventsConfig = CONFIG) -> Intent:
     return to_intent(parse_event(name, document), config)
 
 
-def real(name: str, relative: str, config: EventsConfig = CONFIG) -> Intent:
-    return to_intent(load_event(name, path_of(relative)), config)
+def own(scenario: str, config: EventsConfig = CONFIG) -> Intent:
+    """The intent of one of our payloads, as loaded from its file."""
+    return to_intent(load_event(event_name_of(scenario), path_of(scenario)), config)
 
 
-# -- branches and tags ----------------------------------------------------------------------------------------------
+# -- branches and tags -------------------------------------------------------------------------------------------------
 
 
 def test_branch_created_matching_a_pattern_provisions_its_template() -> None:
-    assert real("create", BRANCH_CREATE) == Provision(
-        "feature-branch",
+    assert own(BRANCH_CREATE) == Provision(
+        "feature-checkout",
         "environments/feature.yaml",
-        Origin(OriginKind.BRANCH, repository="bradrydzewski/drone-test-go", branch="feature-branch"),
-        requested_by="bradrydzewski",
+        Origin(OriginKind.BRANCH, repository="acme/shop", branch="feature-checkout"),
+        requested_by="nadia",
         required=Permission.WRITE,
-        trigger="branch feature-branch created",
+        trigger="branch feature-checkout created",
     )
 
 
 def test_the_first_matching_pattern_wins_and_names_are_derived() -> None:
-    document = payload(BRANCH_CREATE)
-    document["ref"] = "hotfix/Login_Bug"
+    document = payload(BRANCH_CREATE, ref="hotfix/Login_Bug")
     intent = intent_of("create", document)
     assert isinstance(intent, Provision)
     assert intent.template_path == "environments/hotfix.yaml"
@@ -90,35 +105,29 @@ def test_the_first_matching_pattern_wins_and_names_are_derived() -> None:
 
 
 def test_branch_created_matching_no_pattern_is_ignored() -> None:
-    document = payload(BRANCH_CREATE)
-    document["ref"] = "docs/readme"
-    intent = intent_of("create", document)
+    intent = intent_of("create", payload(BRANCH_CREATE, ref="docs/readme"))
     assert intent == Ignore("branch docs/readme matches no configured branch pattern")
-    assert isinstance(real("create", BRANCH_CREATE, EventsConfig()), Ignore)
+    assert own(BRANCH_CREATE, EventsConfig()) == Ignore("branch feature-checkout matches no configured branch pattern")
 
 
 def test_patterns_are_case_sensitive_globs() -> None:
-    document = payload(BRANCH_CREATE)
-    document["ref"] = "Feature/x"
-    assert isinstance(intent_of("create", document), Ignore)
-    document["ref"] = "feature/deep/nested"
-    assert isinstance(intent_of("create", document), Provision)
+    assert isinstance(intent_of("create", payload(BRANCH_CREATE, ref="Feature/x")), Ignore)
+    assert isinstance(intent_of("create", payload(BRANCH_CREATE, ref="feature/deep/nested")), Provision)
 
 
 def test_branch_created_by_a_bot_is_ignored() -> None:
-    document = payload(BRANCH_CREATE)
+    document = payload(BRANCH_CREATE, ref="feature/bump")
     document["sender"].update(login="dependabot[bot]", type="Bot")
-    document["ref"] = "feature/bump"
     intent = intent_of("create", document)
-    assert isinstance(intent, Ignore) and "bot" in intent.reason
+    assert intent == Ignore("branch feature/bump was created by the bot dependabot[bot]")
 
 
 def test_branch_deleted_destroys_its_environment() -> None:
-    assert real("delete", BRANCH_DELETE) == Destroy(
-        "feature-branch",
-        "branch feature-branch was deleted",
-        requested_by="bradrydzewski",
-        trigger="branch feature-branch deleted",
+    assert own(BRANCH_DELETE) == Destroy(
+        "feature-checkout",
+        "branch feature-checkout was deleted",
+        requested_by="nadia",
+        trigger="branch feature-checkout deleted",
     )
 
 
@@ -128,39 +137,22 @@ def test_branch_deleted_by_a_bot_still_destroys() -> None:
     assert isinstance(intent_of("delete", document), Destroy)
 
 
-@pytest.mark.parametrize(
-    ("name", "relative"),
-    [
-        ("create", "drone-go-scm/tag_create.json"),
-        ("delete", "drone-go-scm/tag_delete.json"),
-        ("create", "go-playground-webhooks/create.json"),
-        ("delete", "go-playground-webhooks/delete.json"),
-        ("create", "octokit-webhooks/api.github.com/create/payload.json"),
-        ("create", "octokit-webhooks/api.github.com/create/with-description.payload.json"),
-        ("create", "octokit-webhooks/api.github.com/create/with-installation.payload.json"),
-        ("create", "octokit-webhooks/api.github.com/create/with-organization.payload.json"),
-        ("delete", "octokit-webhooks/api.github.com/delete/payload.json"),
-        ("delete", "octokit-webhooks/api.github.com/delete/with-installation.payload.json"),
-        ("delete", "octokit-webhooks/api.github.com/delete/with-organization.payload.json"),
-    ],
-)
-def test_tags_are_ignored(name: str, relative: str) -> None:
+@pytest.mark.parametrize(("scenario", "verb"), [(TAG_CREATE, "created"), (TAG_DELETE, "deleted")])
+def test_tags_are_ignored(scenario: str, verb: str) -> None:
     catch_all = EventsConfig(branches=(BranchRule("*", "t.yaml"),))
-    intent = real(name, relative, catch_all)
-    assert isinstance(intent, Ignore)
-    assert "tags are ignored" in intent.reason
+    assert own(scenario, catch_all) == Ignore(f"tag v1.4.0 {verb}: tags are ignored")
 
 
-# -- pull requests --------------------------------------------------------------------------------------------------
+# -- pull requests -----------------------------------------------------------------------------------------------------
 
 
 def test_merged_pull_request_destroys_the_head_branch_environment() -> None:
-    assert real("pull_request", PR_MERGED) == Destroy(
-        "issue-111-robvanderleek-patch-1",
-        "pull request #117 was merged",
-        requested_by="robvanderleek",
-        pr_number=117,
-        trigger="pull request #117 merged",
+    assert own(PR_MERGED) == Destroy(
+        "feature-login",
+        "pull request #42 was merged",
+        requested_by="omar",  # merged_by
+        pr_number=42,
+        trigger="pull request #42 merged",
     )
 
 
@@ -174,60 +166,70 @@ def test_merged_by_a_merge_queue_bot_still_destroys() -> None:
 
 
 def test_closed_unmerged_keeps_the_environment_unless_configured() -> None:
-    assert real("pull_request", PR_CLOSED) == Ignore(
-        "pull request #2 was closed without merging; destroyOnCloseUnmerged is off"
+    assert own(PR_CLOSED) == Ignore("pull request #42 was closed without merging; destroyOnCloseUnmerged is off")
+    assert own(PR_CLOSED, EventsConfig(destroy_on_close_unmerged=True)) == Destroy(
+        "feature-login",
+        "pull request #42 was closed without merging",
+        requested_by="nadia",
+        pr_number=42,
+        trigger="pull request #42 closed",
     )
-    config = EventsConfig(destroy_on_close_unmerged=True)
-    assert real("pull_request", PR_CLOSED, config) == Destroy(
-        "changes",
-        "pull request #2 was closed without merging",
-        requested_by="Codertocat",
-        pr_number=2,
-        trigger="pull request #2 closed",
-    )
-    assert isinstance(real("pull_request", "drone-go-scm/pr_closed.json", config), Destroy)
 
 
 def test_fork_pull_requests_get_their_own_environment() -> None:
-    document = payload(PR_MERGED)
-    document["pull_request"]["head"]["repo"]["full_name"] = "mallory/create-issue-branch"
-    intent = intent_of("pull_request", document)
+    merged = own(PR_FROM_FORK)
+    assert isinstance(merged, Destroy)
+    assert merged.environment_name == environment_name("mallory:feature-login") != "feature-login"
+    assert (merged.requested_by, merged.pr_number) == ("omar", 57)
+    fork_head = payload(PR_FROM_FORK)["pull_request"]["head"]
+    labeled = intent_of("pull_request", payload(PR_LABELED, pull_request__head=fork_head))
+    assert isinstance(labeled, Provision)
+    assert labeled.environment_name == merged.environment_name
+    assert labeled.origin == PR_ORIGIN_42  # the branch as GitHub names it; the environment name tells the fork
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot bug: with head.repo null (the fork was deleted) the pull request is taken for the repository's own"
+    " feature-login, so closing it destroys that branch's environment; head.label / head.user still name the fork",
+)
+def test_a_pull_request_whose_fork_was_deleted_never_touches_the_same_named_branch_environment() -> None:
+    intent = own(PR_FORK_DELETED, EventsConfig(destroy_on_close_unmerged=True))
     assert isinstance(intent, Destroy)
-    assert intent.environment_name == environment_name("mallory:issue-111-robvanderleek-patch-1")
-    assert intent.environment_name != "issue-111-robvanderleek-patch-1"
+    assert intent.environment_name != "feature-login"
 
 
 def test_other_labels_are_ignored() -> None:
-    assert real("pull_request", PR_LABELED) == Ignore("label 'bug' on #2 is not 'envbot:provision'")
+    assert intent_of("pull_request", payload(PR_LABELED, label__name="bug")) == Ignore(
+        "label 'bug' on #42 is not 'envbot:provision'"
+    )
 
 
-@pytest.mark.parametrize(
-    "relative", [PR_LABELED, "drone-go-scm/pr_labeled.json", "create-issue-branch/pull_request.labeled.json"]
-)
-def test_the_provision_label_provisions(relative: str) -> None:
-    document = payload(relative)
-    document["label"]["name"] = "envbot:provision"
+def test_the_provision_label_provisions() -> None:
+    assert own(PR_LABELED) == Provision(
+        "feature-login",
+        "environments/feature.yaml",
+        PR_ORIGIN_42,
+        requested_by="nadia",
+        required=Permission.WRITE,
+        pr_number=42,
+        trigger="label envbot:provision on pull request #42",
+    )
+
+
+def test_the_label_uses_the_default_template_when_no_pattern_matches() -> None:
+    document = payload(PR_LABELED)
+    document["pull_request"]["head"]["ref"] = "docs/typo"
     intent = intent_of("pull_request", document)
     assert isinstance(intent, Provision)
-    pr = document["pull_request"]
-    assert intent.environment_name == environment_name(pr["head"]["ref"])
-    assert intent.template_path == "environments/pull-request.yaml"
-    assert intent.origin == Origin(
-        OriginKind.PULL_REQUEST,
-        repository=document["repository"]["full_name"],
-        branch=pr["head"]["ref"],
-        pull_request=pr["number"],
-    )
-    assert (intent.requested_by, intent.required, intent.pr_number) == (
-        document["sender"]["login"],
-        Permission.WRITE,
-        pr["number"],
+    assert (intent.environment_name, intent.template_path) == (
+        environment_name("docs/typo"),
+        "environments/pull-request.yaml",
     )
 
 
 def test_the_label_uses_a_matching_branch_pattern_before_the_default() -> None:
-    document = payload(PR_LABELED)
-    document["label"]["name"] = "deploy"
+    document = payload(PR_LABELED, label__name="deploy")
     document["pull_request"]["head"]["ref"] = "hotfix/1"
     intent = intent_of("pull_request", document, EventsConfig(branches=CONFIG.branches, provision_label="deploy"))
     assert isinstance(intent, Provision)
@@ -235,45 +237,40 @@ def test_the_label_uses_a_matching_branch_pattern_before_the_default() -> None:
 
 
 def test_the_label_without_any_template_is_ignored() -> None:
-    document = payload(PR_LABELED)
-    document["label"]["name"] = "envbot:provision"
-    intent = intent_of("pull_request", document, EventsConfig())
-    assert isinstance(intent, Ignore) and "no environment template" in intent.reason
+    intent = own(PR_LABELED, EventsConfig())
+    assert intent == Ignore("pull request #42: branch feature-login has no environment template")
 
 
 def test_the_label_added_by_a_bot_is_ignored() -> None:
-    document = payload(PR_LABELED)
-    document["label"]["name"] = "envbot:provision"
-    document["sender"]["login"] = "labeler[bot]"
-    assert isinstance(intent_of("pull_request", document), Ignore)
+    document = payload(PR_LABELED, sender__login="labeler[bot]")
+    assert intent_of("pull_request", document) == Ignore(
+        "label 'envbot:provision' on #42 was added by the bot labeler[bot]"
+    )
 
 
-@pytest.mark.parametrize(
-    "relative",
-    [
-        "octokit-webhooks/api.github.com/pull_request/opened.payload.json",
-        "octokit-webhooks/api.github.com/pull_request/reopened.payload.json",
-        "octokit-webhooks/api.github.com/pull_request/synchronize.payload.json",
-        "octokit-webhooks/api.github.com/pull_request/unlabeled.payload.json",
-        "octokit-webhooks/api.github.com/pull_request/ready_for_review.payload.json",
-        "drone-go-scm/pr_opened.json",
-    ],
-)
-def test_other_pull_request_actions_are_ignored(relative: str) -> None:
-    assert isinstance(real("pull_request", relative), Ignore)
+@pytest.mark.parametrize("scenario", [PR_OPENED, PR_REOPENED, PR_SYNCHRONIZE, PR_UNLABELED])
+def test_other_pull_request_actions_are_ignored(scenario: str) -> None:
+    action = scenario.partition("/")[2]
+    assert own(scenario) == Ignore(f"pull_request {action!r} is not acted on (only closed and labeled are)")
 
 
-# -- comments -------------------------------------------------------------------------------------------------------
+# -- comments ----------------------------------------------------------------------------------------------------------
 
 
-def test_unknown_command_on_a_pull_request_waits_for_authorization() -> None:
-    intent = real("issue_comment", PR_COMMENT)  # the real body is /build
+def test_a_command_on_a_pull_request_waits_for_authorization() -> None:
+    assert own(PR_COMMENT) == RunCommand(
+        Command("provision", (), "/provision"), 42, "nadia", Permission.WRITE, line="/provision"
+    )
+
+
+def test_unknown_command_on_a_pull_request_gets_a_reply_after_authorization() -> None:
+    intent = intent_of("issue_comment", comment_payload("/build"))
     assert isinstance(intent, RunCommand)
     assert isinstance(intent.command, Reply)
     assert "`/build`" in intent.command.text
     assert (intent.pr_number, intent.commenter, intent.required, intent.line) == (
-        3,
-        "chhsia0",
+        42,
+        "nadia",
         Permission.WRITE,
         "/build",
     )
@@ -291,7 +288,7 @@ def test_unknown_command_on_a_pull_request_waits_for_authorization() -> None:
 )
 def test_commands_on_a_pull_request(body: str, name: str, required: Permission) -> None:
     intent = intent_of("issue_comment", comment_payload(body))
-    assert intent == RunCommand(Command(name, (), body), 3, "chhsia0", required, line=body)
+    assert intent == RunCommand(Command(name, (), body), 42, "nadia", required, line=body)
 
 
 def test_lower_configured_permission_keeps_the_command_floors() -> None:
@@ -318,40 +315,16 @@ def test_comments_without_a_command_are_ignored(body: str, reason: str) -> None:
     assert reason in intent.reason
 
 
-def test_drone_comment_without_a_command_is_ignored() -> None:
-    assert isinstance(real("issue_comment", "drone-go-scm/comment.json"), Ignore)
+@pytest.mark.parametrize("body", ["/provision", "/destroy"])
+def test_slash_commands_on_a_plain_issue_are_ignored(body: str) -> None:
+    intent = intent_of("issue_comment", payload(ISSUE_COMMENT, comment__body=body))
+    assert intent == Ignore("comment on #40: #40 is an issue, not a pull request")
 
 
-@pytest.mark.parametrize(
-    "relative",
-    [
-        ISSUE_COMMENT,
-        "go-playground-webhooks/issue-comment.json",
-        "octokit-webhooks/api.github.com/issue_comment/created.payload.json",
-        "octokit-webhooks/api.github.com/issue_comment/created.with-installation.payload.json",
-    ],
-)
-def test_comments_on_plain_issues_are_ignored(relative: str) -> None:
-    intent = real("issue_comment", relative)
-    assert isinstance(intent, Ignore)
-    assert "is an issue, not a pull request" in intent.reason
-
-
-def test_slash_command_on_a_plain_issue_is_ignored_even_when_known() -> None:
-    document = payload(ISSUE_COMMENT)
-    document["comment"]["body"] = "/destroy"
-    assert isinstance(intent_of("issue_comment", document), Ignore)
-
-
-@pytest.mark.parametrize("action", ["edited", "deleted"])
-def test_edited_and_deleted_comments_are_ignored(action: str) -> None:
-    assert isinstance(
-        real("issue_comment", f"octokit-webhooks/api.github.com/issue_comment/{action}.payload.json"), Ignore
-    )
-    document = comment_payload("/destroy")
-    document["action"] = action
-    intent = intent_of("issue_comment", document)
-    assert intent == Ignore(f"comment on #3 was {action}; only new comments are read")
+@pytest.mark.parametrize(("scenario", "action"), [(COMMENT_EDITED, "edited"), (COMMENT_DELETED, "deleted")])
+def test_edited_and_deleted_comments_are_ignored(scenario: str, action: str) -> None:
+    assert own(scenario) == Ignore(f"comment on #42 was {action}; only new comments are read")
+    assert intent_of("issue_comment", comment_payload("/destroy") | {"action": action}) == own(scenario)
 
 
 @pytest.mark.parametrize(
@@ -369,51 +342,49 @@ def test_bot_comments_are_ignored(sender: dict[str, str]) -> None:
 
 def test_foreign_commands_are_not_answered() -> None:
     config = EventsConfig(foreign_commands=frozenset({"build"}))
-    assert isinstance(real("issue_comment", PR_COMMENT, config), Ignore)
+    assert isinstance(intent_of("issue_comment", comment_payload("/build"), config), Ignore)
 
 
-# -- repository, schedule, dispatch, the rest -----------------------------------------------------------------------
+# -- repository, schedule, dispatch, the rest --------------------------------------------------------------------------
 
 
 def test_events_of_another_repository_are_ignored() -> None:
     config = EventsConfig(repository="acme/app", branches=CONFIG.branches)
-    intent = real("create", BRANCH_CREATE, config)
-    assert isinstance(intent, Ignore) and "not the configured repository acme/app" in intent.reason
-    same = EventsConfig(repository="BradRydzewski/Drone-Test-Go", branches=CONFIG.branches)
-    assert isinstance(real("create", BRANCH_CREATE, same), Provision)
+    assert own(BRANCH_CREATE, config) == Ignore("event from acme/shop, not the configured repository acme/app")
+    same = EventsConfig(repository="ACME/Shop", branches=CONFIG.branches)
+    assert isinstance(own(BRANCH_CREATE, same), Provision)
 
 
 def test_schedule_sweeps_orphans() -> None:
-    assert intent_of("schedule", {"schedule": "0 * * * *"}) == SweepOrphans("schedule 0 * * * *")
+    assert own(SCHEDULE) == SweepOrphans("schedule 17 * * * *")
+    assert intent_of("schedule", {}) == SweepOrphans("schedule")
 
 
-@pytest.mark.parametrize(
-    ("name", "relative"),
-    [
-        ("ping", "octokit-webhooks/api.github.com/ping/payload.json"),
-        ("push", "drone-go-scm/push_branch_create.json"),
-        ("push", "drone-go-scm/push_branch_delete.json"),
-        ("status", "octokit-webhooks/api.github.com/status/payload.json"),
-        ("check_run", "octokit-webhooks/api.github.com/check_run/completed.payload.json"),
-    ],
-)
-def test_anything_else_is_ignored_with_a_reason(name: str, relative: str) -> None:
-    intent = real(name, relative)
+@pytest.mark.parametrize("scenario", [PING, PUSH, STATUS])
+def test_anything_else_is_ignored_with_a_reason(scenario: str) -> None:
+    intent = own(scenario)
     assert isinstance(intent, Ignore) and intent.reason
 
 
-def test_dispatch_without_an_action_reconciles_everything() -> None:
-    # The real payload's only input is "name", which is not envbot's.
-    assert real("workflow_dispatch", DISPATCH) == Reconcile(
-        None, requested_by="Codertocat", required=Permission.WRITE, trigger="workflow_dispatch reconcile"
+def test_dispatch_with_the_default_inputs_reconciles_everything() -> None:
+    expected = Reconcile(None, requested_by="omar", required=Permission.WRITE, trigger="workflow_dispatch reconcile")
+    assert own(DISPATCH_DEFAULTS) == expected
+    assert intent_of("workflow_dispatch", payload(DISPATCH, inputs=None)) == expected  # a workflow without inputs
+
+
+def test_dispatch_provision_of_a_branch() -> None:
+    assert own(DISPATCH) == Provision(
+        "feature-checkout",
+        "environments/feature.yaml",
+        Origin(OriginKind.BRANCH, repository="acme/shop", branch="feature-checkout"),
+        requested_by="omar",
+        required=Permission.WRITE,
+        trigger="workflow_dispatch provision",
     )
-    assert isinstance(real("workflow_dispatch", "go-playground-webhooks/workflow_dispatch.json"), Reconcile)
 
 
 def dispatch(**inputs: str) -> Any:
-    document = payload(DISPATCH)
-    document["inputs"] = inputs
-    return document
+    return payload(DISPATCH, inputs=inputs)
 
 
 @pytest.mark.parametrize(
@@ -421,14 +392,14 @@ def dispatch(**inputs: str) -> Any:
     [
         ({"action": "reconcile", "environment": "dev"}, Reconcile(("dev",))),
         ({"action": "sweep"}, SweepOrphans("workflow_dispatch sweep")),
-        ({"action": " destroy ", "environment": "dev"}, Destroy("dev", "workflow_dispatch by Codertocat")),
+        ({"action": " destroy ", "environment": "dev"}, Destroy("dev", "workflow_dispatch by omar")),
         ({"action": "destroy", "branch": "feature/x"}, Destroy(environment_name("feature/x"), "")),
         (
             {"action": "provision", "branch": "feature/x"},
             Provision(
                 environment_name("feature/x"),
                 "environments/feature.yaml",
-                Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="feature/x"),
+                Origin(OriginKind.BRANCH, repository="acme/shop", branch="feature/x"),
             ),
         ),
         (
@@ -436,10 +407,10 @@ def dispatch(**inputs: str) -> Any:
             Provision(
                 "demo",
                 "environments/hotfix.yaml",
-                Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="master"),
+                Origin(OriginKind.BRANCH, repository="acme/shop", branch="main"),
             ),
         ),
-        ({"action": "provision"}, Provision("master", "environments/pull-request.yaml", Origin())),
+        ({"action": "provision"}, Provision("main", "environments/pull-request.yaml", Origin())),
     ],
 )
 def test_dispatch_inputs(inputs: dict[str, str], expected: Intent) -> None:
@@ -464,7 +435,7 @@ def test_dispatch_inputs(inputs: dict[str, str], expected: Intent) -> None:
 def test_dispatch_provision_from_the_workflow_ref_names_the_branch() -> None:
     intent = intent_of("workflow_dispatch", dispatch(action="provision"))
     assert isinstance(intent, Provision)
-    assert intent.origin == Origin(OriginKind.BRANCH, repository="octo-org/octo-repo", branch="master")
+    assert intent.origin == Origin(OriginKind.BRANCH, repository="acme/shop", branch="main")
 
 
 @pytest.mark.parametrize(
@@ -494,10 +465,10 @@ def test_dispatch_provision_needs_a_template() -> None:
 def test_dispatch_by_a_bot_is_ignored() -> None:
     document = dispatch(action="destroy", environment="dev")
     document["sender"]["type"] = "Bot"
-    assert isinstance(intent_of("workflow_dispatch", document), Ignore)
+    assert intent_of("workflow_dispatch", document) == Ignore("workflow_dispatch by the bot omar")
 
 
-# -- authorization --------------------------------------------------------------------------------------------------
+# -- authorization -----------------------------------------------------------------------------------------------------
 
 
 def run(body: str) -> RunCommand:
@@ -518,7 +489,7 @@ def test_enough_permission_passes_the_intent_through(permission: Permission) -> 
 )
 def test_too_little_permission_gets_one_polite_line(permission: Permission, has: str) -> None:
     result = authorize(run("/destroy"), permission)
-    assert result == Reply(f"Sorry, `/destroy` needs write permission on this repository, and `chhsia0` has {has}.")
+    assert result == Reply(f"Sorry, `/destroy` needs write permission on this repository, and `nadia` has {has}.")
 
 
 def test_a_malformed_command_is_answered_only_for_those_allowed_to_command() -> None:
@@ -530,23 +501,20 @@ def test_a_malformed_command_is_answered_only_for_those_allowed_to_command() -> 
 
 
 def test_refusals_never_mention_anyone() -> None:
-    document = comment_payload("/destroy @octocat @org/team")
-    intent = to_intent(parse_event("issue_comment", document), CONFIG)
+    intent = to_intent(parse_event("issue_comment", comment_payload("/destroy @octocat @org/team")), CONFIG)
     refused = authorize(intent, Permission.NONE)
     assert isinstance(refused, Reply)
     assert refused.text.startswith("Sorry, `/destroy @octocat @org/team` needs")
 
 
 def test_provision_from_a_label_is_authorized_too() -> None:
-    document = payload(PR_LABELED)
-    document["label"]["name"] = "envbot:provision"
-    intent = intent_of("pull_request", document)
-    assert needs_permission(intent) == ("Codertocat", Permission.WRITE)
+    intent = own(PR_LABELED)
+    assert needs_permission(intent) == ("nadia", Permission.WRITE)
     assert authorize(intent, Permission.WRITE) is intent
     refused = authorize(intent, Permission.TRIAGE)
     assert refused == Reply(
-        "Sorry, `label envbot:provision on pull request #2` needs write permission on this repository,"
-        " and `Codertocat` has triage permission."
+        "Sorry, `label envbot:provision on pull request #42` needs write permission on this repository,"
+        " and `nadia` has triage permission."
     )
 
 
@@ -564,20 +532,20 @@ def test_intents_without_a_requirement_need_no_check(intent: Intent) -> None:
     assert authorize(intent, Permission.NONE) is intent
 
 
-# -- resolving commands ---------------------------------------------------------------------------------------------
+# -- resolving commands ------------------------------------------------------------------------------------------------
 
 
 def test_resolve_provision_with_catalogs_and_settings() -> None:
     intent = run("/provision rds-postgres rds-postgres.allocatedStorage=30")
     resolved = resolve_command(
-        intent, "feature/Auth_Flow", EventsConfig(repository="acme/app", branches=CONFIG.branches)
+        intent, "feature/Auth_Flow", EventsConfig(repository="acme/shop", branches=CONFIG.branches)
     )
     assert resolved == Provision(
         environment_name("feature/Auth_Flow"),
         "environments/feature.yaml",
-        Origin(OriginKind.PULL_REQUEST, repository="acme/app", branch="feature/Auth_Flow", pull_request=3),
-        requested_by="chhsia0",
-        pr_number=3,
+        Origin(OriginKind.PULL_REQUEST, repository="acme/shop", branch="feature/Auth_Flow", pull_request=42),
+        requested_by="nadia",
+        pr_number=42,
         catalogs=("rds-postgres",),
         settings=(Setting("rds-postgres", "allocatedStorage", "30"),),
         trigger="/provision rds-postgres rds-postgres.allocatedStorage=30",
@@ -596,9 +564,9 @@ def test_resolve_provision_without_a_template_replies() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("/destroy", Destroy("feature-a", "/destroy by chhsia0", requested_by="chhsia0", pr_number=3)),
-        ("/status", Reconcile(("feature-a",), requested_by="chhsia0", pr_number=3)),
-        ("/retry", Retry("feature-a", requested_by="chhsia0", pr_number=3)),
+        ("/destroy", Destroy("feature-a", "/destroy by nadia", requested_by="nadia", pr_number=42)),
+        ("/status", Reconcile(("feature-a",), requested_by="nadia", pr_number=42)),
+        ("/retry", Retry("feature-a", requested_by="nadia", pr_number=42)),
     ],
 )
 def test_resolve_other_commands(body: str, expected: Intent) -> None:
@@ -613,8 +581,8 @@ def test_resolve_help_replies_with_the_table() -> None:
 
 
 def test_resolve_for_a_fork_names_the_fork() -> None:
-    config = EventsConfig(repository="acme/app", default_template="t.yaml")
-    resolved = resolve_command(run("/destroy"), "main", config, head_repository="mallory/app")
+    config = EventsConfig(repository="acme/shop", default_template="t.yaml")
+    resolved = resolve_command(run("/destroy"), "main", config, head_repository="mallory/shop")
     assert isinstance(resolved, Destroy)
     assert resolved.environment_name == environment_name("mallory:main")
 
@@ -623,7 +591,7 @@ def test_resolve_passes_a_malformed_reply_through() -> None:
     assert isinstance(resolve_command(run("/nope"), "x", CONFIG), Reply)
 
 
-# -- the events configuration ---------------------------------------------------------------------------------------
+# -- the events configuration ------------------------------------------------------------------------------------------
 
 
 def test_parse_events_config() -> None:
@@ -710,7 +678,7 @@ def test_events_config_refuses_none_permission_and_a_non_mapping() -> None:
         parse_events_config(["x"], "envbot.yaml")
 
 
-# -- orphans --------------------------------------------------------------------------------------------------------
+# -- orphans -----------------------------------------------------------------------------------------------------------
 
 BRANCH_ORIGIN = Origin(OriginKind.BRANCH, repository="acme/app", branch="feature/x")
 PR_ORIGIN = Origin(OriginKind.PULL_REQUEST, repository="acme/app", branch="feature/x", pull_request=7)

@@ -1,4 +1,4 @@
-"""A Provision intent applied to an environment template with the real catalogs, from real payloads to Environment."""
+"""A Provision intent applied to an environment template with the real catalogs, from our payloads to Environment."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from bot.events.intents import (
 from bot.events.payloads import load_event, parse_event
 from bot.events.provision import build_environment
 from bot.forge.model import Permission
-from tests.events.support import BRANCH_CREATE, comment_payload, path_of
+from tests.events.support import BRANCH_CREATE, comment_payload
+from tests.webhooks import path_of
 
 TEMPLATE_FILE = EXAMPLES / "dev-feature-auth.yaml"
 PR_ORIGIN = Origin(OriginKind.PULL_REQUEST, repository="acme/app", branch="feature/x", pull_request=3)
@@ -201,41 +202,39 @@ def test_the_template_document_is_not_changed(catalogs: CatalogSet) -> None:
     assert yamldoc.dump_document(document) == before
 
 
-# -- from a real payload to an Environment --------------------------------------------------------------------------
+# -- from a payload to an Environment ----------------------------------------------------------------------------------
 
 CONFIG = EventsConfig(
-    repository="chhsia0/knative-route-demo",
+    repository="acme/shop",
     branches=(BranchRule("feature-*", str(TEMPLATE_FILE)),),
     default_template=str(TEMPLATE_FILE),
 )
 
 
-def test_real_comment_to_environment(catalogs: CatalogSet) -> None:
+def test_comment_to_environment(catalogs: CatalogSet) -> None:
     body = "Thanks!\n\n/provision rds-postgres sample-app rds-postgres.allocatedStorage=50 replicas=4\n"
     intent = to_intent(parse_event("issue_comment", comment_payload(body)), CONFIG)
     assert isinstance(intent, RunCommand)
     authorized = authorize(intent, Permission.WRITE)
     assert authorized is intent
-    resolved = resolve_command(intent, "feature/knative-route", CONFIG)
+    resolved = resolve_command(intent, "feature/one-time-code", CONFIG)
     assert isinstance(resolved, Provision)
     environment = build_environment(template(), resolved, catalogs, resolved.template_path)
     assert isinstance(environment, Environment)
     assert environment.origin == Origin(
-        OriginKind.PULL_REQUEST, repository="chhsia0/knative-route-demo", branch="feature/knative-route", pull_request=3
+        OriginKind.PULL_REQUEST, repository="acme/shop", branch="feature/one-time-code", pull_request=42
     )
     assert [r.name for r in environment.catalogs] == ["rds-postgres", "sample-app"]
     assert environment.catalogs[0].parameters["allocatedStorage"] == 50
     assert environment.catalogs[1].parameters["replicas"] == 4
 
 
-def test_real_branch_create_to_environment(catalogs: CatalogSet) -> None:
+def test_branch_create_to_environment(catalogs: CatalogSet) -> None:
     config = EventsConfig(branches=CONFIG.branches)
     intent = to_intent(load_event("create", path_of(BRANCH_CREATE)), config)
     assert isinstance(intent, Provision)
     assert authorize(intent, Permission.ADMIN) is intent
     environment = build_environment(template(), intent, catalogs, intent.template_path)
     assert isinstance(environment, Environment)
-    assert environment.name == "feature-branch"
-    assert environment.origin == Origin(
-        OriginKind.BRANCH, repository="bradrydzewski/drone-test-go", branch="feature-branch"
-    )
+    assert environment.name == "feature-checkout"
+    assert environment.origin == Origin(OriginKind.BRANCH, repository="acme/shop", branch="feature-checkout")

@@ -1,5 +1,5 @@
-"""A stateful fake of GitHub's REST API for one repository, plugged into ``responses``; every request is checked
-against GitHub's OpenAPI description (method, path, query names, JSON body) and a request GitHub would reject
+"""A stateful fake of GitHub's REST API for one repository, plugged into ``responses``: every request is checked
+against a description of the API (the project's own, or GitHub's OpenAPI file) and a request GitHub would reject
 fails the test."""
 
 from __future__ import annotations
@@ -11,30 +11,35 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import responses
+import yaml
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "github-openapi" / "github-rest-subset.json"
-)
+OWN_DESCRIPTION = Path(__file__).resolve().parents[1] / "fixtures" / "github-rest" / "operations.yaml"
+"""The project's own description of the operations the fake serves (found beside this file rather than through
+``project_paths``, so that the benchmarks, which import the fake without ``tests/`` on the path, load it too)."""
+UPSTREAM_FILES = ("github-openapi/github-rest-subset.json", "github-openapi/api.github.com.json")
+"""GitHub's OpenAPI description in the third-party data: the repository subset when present, else the whole file."""
+
 _SPEC_URI = "urn:github-openapi"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecViolationError(AssertionError):
-    """A request that GitHub's OpenAPI description does not allow (or that this fake does not know)."""
+    """A request that the API description does not allow (or that this fake does not know)."""
 
 
-# -- OpenAPI ---------------------------------------------------------------------------------------------------
+# -- one description, two sources -------------------------------------------------------------------------------
 
 
 def _openapi_to_jsonschema(node: Any) -> Any:
@@ -56,72 +61,46 @@ def _openapi_to_jsonschema(node: Any) -> Any:
 
 @dataclass(frozen=True)
 class Operation:
+    """One documented operation: where it lives and what its request may hold."""
+
     method: str
     template: str
     operation_id: str
-    pattern: re.Pattern[str]
-    params: tuple[str, ...]
+    multi_segment: frozenset[str]
+    """Placeholders whose value may span several path segments (a branch ``feature/x``, a file path)."""
     query: frozenset[str]
-    body: Draft4Validator | None
+    body_schema: Any
+    """The request body's JSON Schema (``nullable`` already turned into ``null`` types); None: no body."""
     body_required: bool
-    body_properties: frozenset[str] | None
+    body: Draft4Validator | None
+    pattern: re.Pattern[str] = field(init=False)
+    params: tuple[str, ...] = field(init=False)
+    body_properties: frozenset[str] | None = field(init=False)
+    """The body's top-level property names (None when its schema does not list them)."""
+
+    def __post_init__(self) -> None:
+        names: list[str] = []
+
+        def segment(m: re.Match[str]) -> str:
+            names.append(m.group(1))
+            return "(.+)" if m.group(1) in self.multi_segment else "([^/]+)"
+
+        regex = re.sub(r"\\\{(\w+)\\\}", segment, re.escape(self.template))
+        schema = self.body_schema
+        properties = frozenset(schema["properties"]) if isinstance(schema, dict) and "properties" in schema else None
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "params", tuple(names))
+        object.__setattr__(self, "body_properties", properties)
 
 
-class OpenApi:
-    """Routes (method, path) to the operation GitHub documents, and validates requests against it."""
+class RestApi:
+    """Routes (method, path) to a documented operation and checks a request against it."""
 
-    def __init__(self, path: Path = SPEC_PATH) -> None:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        spec = _openapi_to_jsonschema(raw)
-        registry = Registry().with_resource(_SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT4))
-        self.spec = spec
-        self.operations: list[Operation] = []
-        for template, item in spec["paths"].items():
-            shared = item.get("parameters", [])
-            for method, op in item.items():
-                if method.upper() not in _METHODS:
-                    continue
-                params = [self._deref(p) for p in [*shared, *op.get("parameters", [])]]
-                multi = {p["name"] for p in params if p["in"] == "path" and p.get("x-multi-segment")}
-                names: list[str] = []
-
-                def segment(m: re.Match[str], multi: set[str] = multi, names: list[str] = names) -> str:
-                    names.append(m.group(1))
-                    return "(.+)" if m.group(1) in multi else "([^/]+)"
-
-                regex = re.sub(r"\\\{(\w+)\\\}", segment, re.escape(template))
-                body = op.get("requestBody")
-                validator = None
-                properties = None
-                if body is not None:
-                    pointer = "/paths/" + _escape(template) + f"/{method}/requestBody/content/application~1json/schema"
-                    validator = Draft4Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry)
-                    schema = body["content"]["application/json"]["schema"]
-                    if "properties" in schema:
-                        properties = frozenset(schema["properties"])
-                self.operations.append(
-                    Operation(
-                        method=method.upper(),
-                        template=template,
-                        operation_id=op["operationId"],
-                        pattern=re.compile(f"^{regex}$"),
-                        params=tuple(names),
-                        query=frozenset(p["name"] for p in params if p["in"] == "query"),
-                        body=validator,
-                        body_required=bool(body and body.get("required")),
-                        body_properties=properties,
-                    )
-                )
+    def __init__(self, operations: Iterable[Operation], source: str) -> None:
         # Literal segments beat placeholders: /issues/comments/{id} before /issues/{issue_number}/...
-        self.operations.sort(key=lambda o: -len(re.sub(r"\{\w+\}", "", o.template)))
-
-    def _deref(self, node: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in node:
-            target: Any = self.spec
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
-        return node
+        self.operations = sorted(operations, key=lambda o: -len(re.sub(r"\{\w+\}", "", o.template)))
+        self.by_id = {op.operation_id: op for op in self.operations}
+        self.source = source
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         for op in self.operations:
@@ -130,7 +109,7 @@ class OpenApi:
             m = op.pattern.match(path)
             if m:
                 return op, {name: unquote(value) for name, value in zip(op.params, m.groups(), strict=True)}
-        raise SpecViolationError(f"{method} {path}: no such operation in GitHub's REST API description")
+        raise SpecViolationError(f"{method} {path}: no such operation in {self.source}")
 
     def check(self, op: Operation, query: dict[str, str], body: Any, has_body: bool) -> None:
         unknown = set(query) - op.query
@@ -153,15 +132,230 @@ class OpenApi:
             if extra:
                 raise SpecViolationError(f"{op.method} {op.template}: undocumented body fields {sorted(extra)}")
 
+    def reply_problems(self, call: Call) -> list[str]:
+        """What in the fake's answer to ``call`` the description contradicts (the project's own says nothing of
+        answers: only GitHub's OpenAPI description documents them)."""
+        return []
+
+
+# -- the project's own description (tests/fixtures/github-rest) -------------------------------------------------
+
+_SCALARS = frozenset({"string", "integer", "number", "boolean"})
+_SHAPE_KEYS = {
+    "enum": {"nullable"},
+    "array": {"min_items", "nullable"},
+    "object": {"required", "nullable"},
+    "one_of": {"nullable"},
+}
+_OPERATION_KEYS = frozenset({"id", "request", "multi_segment", "query", "body"})
+
+
+def _shape(shape: Any, where: str) -> dict[str, Any]:
+    """A shape of the own description (its header explains them) as an OpenAPI-style schema."""
+    if isinstance(shape, str):
+        name = shape.removesuffix("?")
+        if name not in _SCALARS:
+            raise ValueError(f"{where}: unknown type {shape!r}")
+        return {"type": name, "nullable": True} if shape.endswith("?") else {"type": name}
+    kinds = [kind for kind in _SHAPE_KEYS if kind in shape] if isinstance(shape, dict) else []
+    if len(kinds) != 1 or set(shape) - {kinds[0], *_SHAPE_KEYS[kinds[0]]}:
+        raise ValueError(f"{where}: not a shape: {shape!r}")
+    kind = kinds[0]
+    schema: dict[str, Any]
+    if kind == "enum":
+        schema = {"type": "string", "enum": [str(value) for value in shape["enum"]]}
+    elif kind == "array":
+        schema = {"type": "array", "items": _shape(shape["array"], f"{where}[]")}
+        if "min_items" in shape:
+            schema["minItems"] = shape["min_items"]
+    elif kind == "object":
+        properties = {name: _shape(sub, f"{where}.{name}") for name, sub in shape["object"].items()}
+        required = list(shape.get("required", ()))
+        if set(required) - set(properties):
+            raise ValueError(
+                f"{where}: required names that are not properties: {sorted(set(required) - set(properties))}"
+            )
+        schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        if required:
+            schema["required"] = required
+    else:
+        schema = {"anyOf": [_shape(sub, f"{where}|{i}") for i, sub in enumerate(shape["one_of"])]}
+    if shape.get("nullable"):
+        schema["nullable"] = True
+    return schema
+
+
+def _own_operation(entry: Mapping[str, Any]) -> Operation:
+    where = entry.get("id", "?")
+    if set(entry) - _OPERATION_KEYS or "id" not in entry or "request" not in entry:
+        raise ValueError(f"{where}: an operation has id, request and optionally {sorted(_OPERATION_KEYS)}")
+    method, _, template = entry["request"].partition(" ")
+    if method not in _METHODS or not template.startswith("/"):
+        raise ValueError(f"{where}: request must read 'METHOD /path', got {entry['request']!r}")
+    body = entry.get("body")
+    schema = None
+    if body is not None:
+        shape = {k: v for k, v in body.items() if k != "optional"}
+        openapi_schema = _shape(shape, where)
+        # Extra top-level names are reported by name (``undocumented body fields``); deeper ones by the schema.
+        openapi_schema.pop("additionalProperties", None)
+        schema = _openapi_to_jsonschema(openapi_schema)
+    return Operation(
+        method=method,
+        template=template,
+        operation_id=entry["id"],
+        multi_segment=frozenset(entry.get("multi_segment", ())),
+        query=frozenset(entry.get("query", ())),
+        body_schema=schema,
+        body_required=body is not None and not body.get("optional", False),
+        body=None if schema is None else Draft4Validator(schema),
+    )
+
+
+def api_from_description(document: Mapping[str, Any]) -> RestApi:
+    """A ``RestApi`` from a document in the own description's format (tests build small ones of their own)."""
+    return RestApi(
+        [_own_operation(entry) for entry in document["operations"]], "envbot's description of GitHub's REST API"
+    )
+
+
+@functools.cache
+def own_api() -> RestApi:
+    """The project's own description, parsed once per process (the fake is made in hundreds of tests)."""
+    return api_from_description(yaml.load(OWN_DESCRIPTION.read_text(encoding="utf-8"), Loader=_LOADER))
+
+
+# -- GitHub's OpenAPI description (third-party: the conformance tier) ----------------------------------------------
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+class OpenApi(RestApi):
+    """GitHub's published OpenAPI description: routes and request checks as above, plus the documented answers."""
+
+    def __init__(self, path: Path) -> None:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        spec = _openapi_to_jsonschema(raw)
+        registry = Registry().with_resource(_SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT4))
+        self.spec = spec
+        self.documents: dict[str, dict[str, Any]] = {}
+        """Each operation's OpenAPI object (``nullable`` already turned into ``null`` types), by operationId."""
+        operations: list[Operation] = []
+        for template, item in spec["paths"].items():
+            shared = item.get("parameters", [])
+            for method, op in item.items():
+                if method.upper() not in _METHODS:
+                    continue
+                params = [self.deref(p) for p in [*shared, *op.get("parameters", [])]]
+                body = op.get("requestBody")
+                schema = validator = None
+                if body is not None and "application/json" not in body.get("content", {}):
+                    body = None  # a file upload or a markdown text: the fake speaks JSON only
+                if body is not None:
+                    pointer = "/paths/" + _escape(template) + f"/{method}/requestBody/content/application~1json/schema"
+                    validator = Draft4Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry)
+                    schema = body["content"]["application/json"]["schema"]
+                self.documents[op["operationId"]] = op
+                operations.append(
+                    Operation(
+                        method=method.upper(),
+                        template=template,
+                        operation_id=op["operationId"],
+                        multi_segment=frozenset(
+                            p["name"] for p in params if p["in"] == "path" and p.get("x-multi-segment")
+                        ),
+                        query=frozenset(p["name"] for p in params if p["in"] == "query"),
+                        body_schema=schema,
+                        body_required=bool(body and body.get("required")),
+                        body=validator,
+                    )
+                )
+        super().__init__(operations, f"GitHub's OpenAPI description ({path.name})")
+
+    def deref(self, node: Any) -> Any:
+        """``node`` with its (chain of) ``$ref`` into this description followed."""
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.spec
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def reply_problems(self, call: Call) -> list[str]:
+        """A success status GitHub does not document for the operation, or a field (at any depth) or a JSON type
+        in the answer that its response schema does not have. Fields GitHub sends and the fake leaves out are
+        fine: the fake answers with what envbot reads."""
+        where = f"{call.method} {call.path} ({call.operation}) answered {call.status}"
+        documented = self.documents[call.operation]["responses"].get(str(call.status))
+        if documented is None:
+            return [] if call.status >= 400 else [f"{where}: GitHub does not document this status"]
+        content = (self.deref(documented).get("content") or {}).get("application/json")
+        if content is None:
+            return [] if call.reply is None else [f"{where}: GitHub documents no body for this status"]
+        return [f"{where}: {problem}" for problem in self._shape_problems(call.reply, content["schema"], "(body)")]
+
+    def _shape_problems(self, value: Any, schema: Any, where: str) -> list[str]:
+        schema = self.deref(schema)
+        for choice in ("anyOf", "oneOf"):
+            if choice in schema:
+                tried = [self._shape_problems(value, option, where) for option in schema[choice]]
+                return [] if any(not problems for problems in tried) else min(tried, key=len)
+        if "allOf" in schema:
+            parts = [self.deref(part) for part in schema["allOf"]]
+            merged = {"properties": {k: v for part in parts for k, v in (part.get("properties") or {}).items()}}
+            schema = {**merged, **{k: v for part in parts for k, v in part.items() if k != "properties"}}
+        kind, allowed = _json_type(value), schema.get("type")
+        if allowed is not None:
+            types = {allowed} if isinstance(allowed, str) else set(allowed)
+            if kind not in types and not (kind == "integer" and "number" in types):
+                return [f"{where} is {kind}, GitHub documents {sorted(types)}"]
+        if "enum" in schema and value not in schema["enum"]:
+            return [f"{where} is {value!r}, not one of {schema['enum']}"]
+        if kind == "array" and "items" in schema:
+            return [
+                p for i, item in enumerate(value) for p in self._shape_problems(item, schema["items"], f"{where}[{i}]")
+            ]
+        if kind != "object" or "properties" not in schema:
+            return []
+        problems: list[str] = []
+        extra = schema.get("additionalProperties")
+        for name, item in value.items():
+            if name in schema["properties"]:
+                problems += self._shape_problems(item, schema["properties"][name], f"{where}.{name}")
+            elif isinstance(extra, dict):
+                problems += self._shape_problems(item, extra, f"{where}.{name}")
+            elif extra is not True:
+                problems.append(f"{where}.{name} is not a documented field")
+        return problems
+
 
 def _escape(template: str) -> str:
     return template.replace("~", "~0").replace("/", "~1")
 
 
 @functools.cache
-def openapi() -> OpenApi:
-    """The parsed subset (loaded once per test session)."""
-    return OpenApi()
+def upstream_api() -> OpenApi:
+    """GitHub's OpenAPI description from the third-party data, parsed once per process and never at import.
+
+    For the conformance tier only: a test that calls this reads ``project_paths.FIXTURES``."""
+    from project_paths import FIXTURES  # here, not at import: the benchmarks import this module without tests/
+
+    for name in UPSTREAM_FILES:
+        if (FIXTURES / name).is_file():
+            return OpenApi(FIXTURES / name)
+    raise FileNotFoundError(f"none of {list(UPSTREAM_FILES)} under {FIXTURES}")
 
 
 # -- git objects -----------------------------------------------------------------------------------------------
@@ -190,17 +384,24 @@ class ReplyError(Exception):
 
 @dataclass
 class Call:
+    """One request the fake handled, and its answer."""
+
     method: str
     path: str
     operation: str
     query: dict[str, str]
     body: Any
+    status: int = 0
+    reply: Any = None
 
 
 @dataclass
 class FakeGitHub:
     """GitHub for one repository ``owner/name`` at ``base_url``: refs, trees, blobs, commits, pull requests,
-    comments, labels, statuses and collaborator permissions, kept in memory."""
+    comments, labels, statuses and collaborator permissions, kept in memory.
+
+    ``api`` is the description every request is checked against: the project's own by default,
+    ``upstream_api()`` (GitHub's OpenAPI file) in the conformance tier."""
 
     repository: str = "acme/platform"
     base_url: str = "https://api.github.com"
@@ -218,9 +419,9 @@ class FakeGitHub:
     mergeable_unknown: set[int] = field(default_factory=set)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _stamp: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    api: RestApi = field(default_factory=own_api, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.api = openapi()
         self.prefix = urlsplit(self.base_url).path.rstrip("/")
         self.owner = self.repository.split("/")[0]
         self.html = "https://github.example/" + self.repository
@@ -343,14 +544,16 @@ class FakeGitHub:
             message = f"{method} {op.template} ({op.operation_id}) is valid but not implemented by the fake"
             self.violations.append(message)
             raise SpecViolationError(message)
-        self.calls.append(Call(method, path, op.operation_id, query, body))
+        call = Call(method, path, op.operation_id, query, body)
+        self.calls.append(call)
         if f"{params.get('owner')}/{params.get('repo')}" != self.repository:
-            return 404, {}, json.dumps({"message": "Not Found"})
-        try:
-            status, payload = handler(params, query, body or {})
-        except ReplyError as reply:
-            status, payload = reply.status, reply.body
-        return status, {}, "" if payload is None else json.dumps(payload)
+            call.status, call.reply = 404, {"message": "Not Found"}
+        else:
+            try:
+                call.status, call.reply = handler(params, query, body or {})
+            except ReplyError as reply:
+                call.status, call.reply = reply.status, reply.body
+        return call.status, {}, "" if call.reply is None else json.dumps(call.reply)
 
     # -- git data ---------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Prints the number of injected faults after the run: ``pytest tests/faults -q`` ends with ``faults injected: N``."""
+"""The fault-injection worlds; the tally of injected faults is printed by the root conftest."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults import ledger
 from tests.faults.world import World
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not ledger.total():
-        return
-    terminalreporter.write_sep("-", "fault injection")
-    for kind, count in ledger.breakdown().items():
-        terminalreporter.write_line(f"  {kind}: {count}")
-    terminalreporter.write_line(f"faults injected: {ledger.total()}")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.faults.world import APPS, PLATFORM, TOKEN, World, comment_payload, wr
         pytest.param(
             "source",
             server_error(503, times=99),
-            "error: GitHub GET chhsia0/knative-route-demo/collaborators/chhsia0/permission failed: "
+            "error: GitHub GET acme/shop/collaborators/nadia/permission failed: "
             "503 Service Unavailable (a temporary fault; try again later)\n",
             id="503",
         ),
@@ -57,13 +57,13 @@ def test_handle_event_says_try_again_later_and_a_rerun_converges(
     argv = ["handle-event", "--event-name", "issue_comment", "--event-path", str(event), "--config", str(config)]
     getattr(world, repo).inject(fault)
 
-    assert main(argv) == 1
+    assert main(argv, timebase=world.clock.timebase) == 1
     assert capsys.readouterr().err == stderr
     assert world.sleeps.total <= RetryPolicy().max_total_wait
 
     for fake in world.fakes:
         fake.clear_faults()
-    assert main(argv) == 0, capsys.readouterr()
+    assert main(argv, timebase=world.clock.timebase) == 0, capsys.readouterr()
     assert capsys.readouterr().err == ""
     assert [(r, state) for r, _, state in world.platform.pull_summary()] == [
         ("envbot/feature-login/infrastructure", "merged")

@@ -98,7 +98,7 @@ def test_a_primary_rate_limit_that_resets_soon_is_waited_out(world: World) -> No
         pytest.param(
             "source",
             server_error(503, "repos/get-collaborator-permission-level", times=99),
-            "GitHub GET chhsia0/knative-route-demo/collaborators/chhsia0/permission failed: 503 Service Unavailable",
+            "GitHub GET acme/shop/collaborators/nadia/permission failed: 503 Service Unavailable",
             [1.0, 2.0, 4.0],
             id="503-persists-from-the-first-request",
         ),

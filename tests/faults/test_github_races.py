@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from manual_clock import ManualClock
 
 from bot.catalog.model import CatalogSet
 from bot.environment import parse_environment
@@ -23,7 +24,6 @@ from tests.faults.github import Fault, FaultyGitHub
 from tests.faults.world import (
     ENV,
     EndState,
-    FakeClock,
     World,
     assert_converged,
     catalogs,
@@ -198,7 +198,7 @@ def _local_provision(root: Path, catalog_set: CatalogSet, *, race: bool) -> tupl
         _RacedForge(bare["platform"].as_uri(), bare["platform"]) if race else LocalForge(bare["platform"].as_uri())
     )
     apps = LocalForge(bare["apps"].as_uri())
-    clock = FakeClock()
+    clock = ManualClock()
     observed = (LocalForge(bare["platform"]), LocalForge(bare["apps"]))
     cluster = SimulatedCluster(*observed, catalog_set, clock=clock)
     document = {**environment_document(), "name": ENV, "namespace": ENV}

@@ -1,6 +1,6 @@
 """A world for fault tests: the source repository and both GitOps repositories on fake GitHub (a real socket, two
 GitOps fakes on different base URLs), the simulated Crossplane and Argo CD reading what is merged, a fake clock,
-and workflow runs driven by the real ``issue_comment`` payload of a pull request.
+and workflow runs driven by our ``issue_comment`` payload of a pull request (tests/fixtures/webhooks).
 
 Each ``run`` is one workflow run: fresh clients (no cache survives), ``EventHandler.handle`` on one event, and the
 outcome as the Action's exit code (1 with ``error: ... (a temporary fault; try again later)`` for a transient
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from project_paths import CATALOGS, EXAMPLES, FIXTURES
+from manual_clock import ManualClock
+from project_paths import CATALOGS, EXAMPLES, OWN_FIXTURES
 
 from bot.action import EventHandler
 from bot.catalog import load_catalogs
@@ -42,18 +43,17 @@ from bot.simulation import SimulatedCluster
 from tests.faults import ledger
 from tests.faults.github import FakeReader, FaultyGitHub, GitHubServer
 
-COMMENT = FIXTURES / "github-webhooks" / "go-playground-webhooks" / "pull-request-issue-comment.json"
-"""A real comment on pull request #3 of chhsia0/knative-route-demo by chhsia0; only its body is changed."""
-REPO = "chhsia0/knative-route-demo"
-USER = "chhsia0"
-PR = 3
+COMMENT = OWN_FIXTURES / "webhooks" / "issue_comment" / "created-on-pull-request.json"
+"""nadia's comment on pull request #42 of acme/shop; only its body is changed."""
+REPO = "acme/shop"
+USER = "nadia"
+PR = 42
 BRANCH = "feature-login"
 ENV = "feature-login"
 PLATFORM = "acme/gitops-platform"
 APPS = "acme/gitops-apps"
 TOKEN = "ghs_fault-injection-token-0123456789"
 MARKER = f"<!-- envbot:status:{ENV} -->"
-START = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 STEP = dt.timedelta(seconds=30)
 """How much later each following event comes (Workspaces take 2 s of the simulation's time to become Available)."""
 
@@ -72,24 +72,6 @@ class Simulation(SimulatedCluster):
         if key not in cache:
             cache[key] = list(super()._documents(forge, base))
         return iter(cache[key])
-
-
-class FakeClock:
-    """Time that moves only when told to (or when the reconciler sleeps); shared by the cluster and envbot."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(dt.timedelta(seconds=seconds))
-
-    def advance(self, delta: dt.timedelta) -> None:
-        with self._lock:
-            self.now += delta
 
 
 class Sleeps:
@@ -287,7 +269,7 @@ class World:
         self.source.grant(USER, "write")
         self.platform.seed({"README.md": "platform\n"})
         self.apps.seed({"README.md": "apps\n"})
-        self.clock = FakeClock()
+        self.clock = ManualClock()
         self.sleeps = Sleeps()
         self.timeout = timeout
         self.policy = policy or RetryPolicy(sleep=self.sleeps)

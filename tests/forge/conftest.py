@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import responses
 
 from bot.forge.local import LocalForge
-from tests.fakes.github_api import FakeGitHub
+from tests.fakes.github_api import FakeGitHub, RestApi, own_api, upstream_api
 from tests.forge.support import IDENTITY, SEED, GitHubHarness, Harness, LocalHarness, github_forge, make_bare_repo
 
 
@@ -30,23 +31,34 @@ def httpserver_listen_address() -> tuple[str, int]:
     return ("127.0.0.1", 0)
 
 
-@pytest.fixture
-def github_fake() -> Iterator[FakeGitHub]:
-    """The GitHub fake on ``responses``, seeded with ``SEED`` on main; fails the test on any spec violation."""
+@contextmanager
+def seeded_fake(api: RestApi) -> Iterator[FakeGitHub]:
+    """The GitHub fake on ``responses``, seeded with ``SEED`` on main; fails the test on any request ``api`` refuses
+    and on any answer it contradicts."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeGitHub().install(mock)
+        fake = FakeGitHub(api=api).install(mock)
         fake.seed(SEED)
         yield fake
         assert fake.violations == []
+        assert [problem for call in fake.calls for problem in api.reply_problems(call)] == []
 
 
-@pytest.fixture(params=["github", "local"])
+@pytest.fixture
+def github_fake() -> Iterator[FakeGitHub]:
+    """The GitHub fake on the project's own description of GitHub's REST API."""
+    with seeded_fake(own_api()) as fake:
+        yield fake
+
+
+@pytest.fixture(params=["github", pytest.param("github-openapi", marks=pytest.mark.conformance), "local"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    """The same scenario against GitHubForge (on the fake) and LocalForge (on a bare repository)."""
-    if request.param == "github":
-        fake = request.getfixturevalue("github_fake")
-        yield GitHubHarness(fake, github_forge(fake))
-    else:
+    """The same scenario against GitHubForge (on the fake, which checks each request against the project's own
+    description, or, in the conformance tier, against GitHub's OpenAPI description) and LocalForge (on a bare
+    repository)."""
+    if request.param == "local":
         bare = make_bare_repo(tmp_path, SEED)
         with LocalForge(bare) as forge:
             yield LocalHarness(bare, forge)
+        return
+    with seeded_fake(upstream_api() if request.param == "github-openapi" else own_api()) as fake:
+        yield GitHubHarness(fake, github_forge(fake))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +48,24 @@ def test_state_lives_in_the_repository(bare: Path) -> None:
         assert second.upsert_comment(number, MARKER, "provisioning").body.endswith("provisioning")
     log = git("log", "--format=%s", STATE_REF, cwd=bare).splitlines()
     assert log == [f"comment on #{number}", "ensure pull request"]  # an audit trail; re-runs wrote nothing
+
+
+def test_refs_read_from_files_agree_with_git_loose_packed_and_gone(bare: Path) -> None:
+    with LocalForge(bare) as forge:
+        number = open_pr(forge)
+        loose = {ref: forge._ref(ref) for ref in (f"refs/heads/{BRANCH}", "refs/heads/main", STATE_REF)}
+        assert loose == {ref: git("rev-parse", ref, cwd=bare) for ref in loose}
+        git("pack-refs", "--all", "--prune", cwd=bare)  # every loose ref file moves into packed-refs
+        assert not (bare / "refs" / "heads" / "main").exists()
+        assert {ref: forge._ref(ref) for ref in loose} == loose
+        assert forge.read_file("registry/dev/x.yaml", BRANCH) == "x: 1\n"
+        assert forge.get_pull_request(number).state == "open"
+        forge.push_commit(BRANCH, "main", [FileChange.write("registry/dev/x.yaml", "x: 2\n")], "again")
+        assert forge._ref(f"refs/heads/{BRANCH}") == git("rev-parse", f"refs/heads/{BRANCH}", cwd=bare)  # loose again
+        git("update-ref", "-d", f"refs/heads/{BRANCH}", cwd=bare)
+        assert forge._ref(f"refs/heads/{BRANCH}") is None
+        assert forge._ref("refs/heads/no-such-branch") is None
+        assert forge._ref("refs/heads/../../HEAD") is None  # never a path outside the refs
 
 
 def _worker(location: str, worker: int, sha: str) -> None:
@@ -208,38 +226,46 @@ def test_lost_push_races_over_a_url_are_retried(bare: Path, tmp_path: Path, monk
         assert len(bodies) == 2  # neither write was lost
 
 
+DAEMON = ("git", "daemon", "--inetd", "--export-all", "--enable=receive-pack")
+
+
 @pytest.fixture
-def git_daemon(bare: Path, tmp_path: Path) -> Iterator[str]:
-    """``git daemon`` serving the bare repository (push enabled) on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    daemon = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--enable=receive-pack",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={bare.parent}",
-            str(bare.parent),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def git_daemon(bare: Path) -> Iterator[str]:
+    """``git daemon --inetd`` serving the bare repository (push enabled) on 127.0.0.1.
+
+    The test owns the listening socket, so the URL works the moment it is handed out (no polling for a port);
+    each accepted connection gets its own ``git daemon --inetd`` on that socket, as inetd would start it.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    served: list[subprocess.Popen[bytes]] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # the listener was closed: the test is over
+                return
+            with connection:
+                served.append(
+                    subprocess.Popen(
+                        [*DAEMON, f"--base-path={bare.parent}", str(bare.parent)],
+                        stdin=connection.fileno(),
+                        stdout=connection.fileno(),
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+
+    acceptor = threading.Thread(target=serve, daemon=True)
+    acceptor.start()
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
         yield f"git://127.0.0.1:{port}/{bare.name}"
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=10)
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() at once
+        listener.close()
+        acceptor.join(timeout=10)
+        for process in served:
+            process.wait(timeout=10)
 
 
 def test_a_network_git_url(git_daemon: str, tmp_path: Path) -> None:

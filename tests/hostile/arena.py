@@ -26,14 +26,15 @@ import pytest
 from project_paths import CATALOGS
 
 from bot.cli import main
-from tests.action.support import TOKEN, ActionWorld, make_world, payload
+from tests.action.support import TOKEN, ActionWorld, make_world
+from tests.webhooks import payload
 
-REPO = "chhsia0/knative-route-demo"  # the repository of the real comment payload below
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"  # a comment on pull request #3, by chhsia0
-PR = 3
-PR_BRANCH = "feature-login"  # #3's head branch; its environment is provisioned before the first case
+REPO = "acme/shop"  # the repository of our payloads
+COMMENT = "issue_comment/created-on-pull-request"  # a comment on pull request #42, by nadia
+PR = 42
+PR_BRANCH = "feature-login"  # #42's head branch; its environment is provisioned before the first case
 FORK_PR = 5
-WRITER = "chhsia0"
+WRITER = "nadia"
 ROLES = {WRITER: "write", "reader": "read", "triager": "triage"}  # anyone else: no access (404)
 
 
@@ -98,13 +99,8 @@ def event_case(
 
 
 def comment(body: str, **changes: Any) -> dict[str, Any]:
-    """The real comment payload with another body (and any ``a__b`` field changed)."""
+    """Our comment payload with another body (and any ``a__b`` field changed)."""
     return payload(COMMENT, comment__body=body, **changes)
-
-
-def on_source(relative: str, **changes: Any) -> dict[str, Any]:
-    """A real payload of another repository, moved to the world's repository (``repository.full_name``)."""
-    return payload(relative, repository__full_name=REPO, **changes)
 
 
 def cli_case(
@@ -199,7 +195,7 @@ class Arena:
         first_call = len(self.world.fake.calls)
         capsys.readouterr()
 
-        code = main(argv)
+        code = main(argv, timebase=self.world.clock.timebase)
 
         out, err = capsys.readouterr()
         expected = substitute(case.expected, names)
@@ -269,7 +265,7 @@ def _matches(actual: str, expected: str, prefix: bool, where: str) -> None:
 
 @contextmanager
 def open_arena(root: Path) -> Iterator[Arena]:
-    """The shared world: #3 (``feature-login``) with its environment provisioned, collaborators with each role,
+    """The shared world: #42 (``feature-login``) with its environment provisioned, collaborators with each role,
     a fork's pull request #5, and the job's environment variables (the source token in ENVBOT_SOURCE_TOKEN)."""
     with pytest.MonkeyPatch.context() as patch, contextmanager(make_world)(root / "world", REPO) as world:
         for variable in ("GITHUB_TOKEN", "ENVBOT_GITOPS_TOKEN", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH"):

@@ -17,8 +17,8 @@ from tests.hostile.arena import (
     Outcome,
     comment,
     event_case,
-    on_source,
 )
+from tests.webhooks import payload
 
 IGNORED = Outcome.IGNORED
 REPLY = Outcome.REPLY
@@ -31,11 +31,11 @@ USAGE = "Usage: `/provision [catalog ...] [key=value ...]`."
 KNOWN = "Its commands are `/provision`, `/destroy`, `/status`, `/retry`, `/help`; comment `/help` for what they do."
 CANARY = "canary-hostile-7f3e9a1c5b"
 
-CREATE = "drone-go-scm/branch_create.json"
-DELETE = "drone-go-scm/branch_delete.json"
-LABELED = "drone-go-scm/pr_labeled.json"
-CLOSED = "drone-go-scm/pr_closed.json"
-DISPATCH = "go-playground-webhooks/workflow_dispatch.json"
+CREATE = "create/branch"
+DELETE = "delete/branch"
+LABELED = "pull_request/labeled"  # envbot:provision on #42
+CLOSED = "pull_request/closed-merged"
+DISPATCH = "workflow_dispatch/provision"
 
 
 def _comment(
@@ -90,12 +90,12 @@ PERMISSION = [
     _refused("stranger-status", "stranger", "/status", "no access"),
     _refused("stranger-malformed-command-not-echoed-as-own-reply", "stranger", "/frobnicate --all", "no access"),
     _refused("fork-author-provision-on-fork-pr", "mallory", "/provision", "no access", number=FORK_PR),
-    _refused("reader-with-look-alike-login-of-writer", "chhsia0-", "/destroy", "no access"),
+    _refused("reader-with-look-alike-login-of-writer", f"{WRITER}-", "/destroy", "no access"),
     event_case(
         "label-by-reader",
         "permission",
         "pull_request",
-        on_source(LABELED, number=PR, pull_request__number=PR, sender__login="reader", label__name="envbot:provision"),
+        payload(LABELED, sender__login="reader"),
         REPLY,
         f"Sorry, `label envbot:provision on pull request #{PR}` needs write permission on this repository, and `reader`"
         " has read permission.",
@@ -104,7 +104,7 @@ PERMISSION = [
         "branch-created-by-stranger",
         "permission",
         "create",
-        on_source(CREATE, ref="feature-mallory", sender__login="stranger"),
+        payload(CREATE, ref="feature-mallory", sender__login="stranger"),
         REFUSED,
         "envbot: Sorry, `branch feature-mallory created` needs write permission on this repository, and `stranger`"
         " has no access.",
@@ -113,7 +113,7 @@ PERMISSION = [
         "dispatch-by-reader",
         "permission",
         "workflow_dispatch",
-        on_source(DISPATCH, sender__login="reader", inputs={"action": "destroy", "environment": PR_BRANCH}),
+        payload(DISPATCH, sender__login="reader", inputs={"action": "destroy", "environment": PR_BRANCH}),
         REFUSED,
         "envbot: Sorry, `workflow_dispatch destroy` needs write permission on this repository, and `reader` has"
         " read permission.",
@@ -160,16 +160,16 @@ BOTS = [
         "bot-label",
         "bots",
         "pull_request",
-        on_source(LABELED, sender__login="mergify[bot]", sender__type="Bot", label__name="envbot:provision"),
+        payload(LABELED, sender__login="mergify[bot]", sender__type="Bot"),
         IGNORED,
-        "envbot: nothing to do for PullRequestLabeled: label 'envbot:provision' on #1 was added by the bot"
+        f"envbot: nothing to do for PullRequestLabeled: label 'envbot:provision' on #{PR} was added by the bot"
         " mergify[bot]",
     ),
     event_case(
         "bot-branch-create",
         "bots",
         "create",
-        on_source(CREATE, ref="feature-deps", sender__login="dependabot[bot]", sender__type="Bot"),
+        payload(CREATE, ref="feature-deps", sender__login="dependabot[bot]", sender__type="Bot"),
         IGNORED,
         "envbot: nothing to do for BranchCreated: branch feature-deps was created by the bot dependabot[bot]",
     ),
@@ -177,7 +177,7 @@ BOTS = [
         "bot-dispatch",
         "bots",
         "workflow_dispatch",
-        on_source(DISPATCH, sender__login="github-actions[bot]", sender__type="Bot", inputs={"action": "sweep"}),
+        payload(DISPATCH, sender__login="github-actions[bot]", sender__type="Bot", inputs={"action": "sweep"}),
         IGNORED,
         "envbot: nothing to do for WorkflowDispatch: workflow_dispatch by the bot github-actions[bot]",
     ),
@@ -503,25 +503,25 @@ PAYLOADS = [
     _payload_error(
         "comment-issue-number-string",
         "issue_comment",
-        comment("/destroy", issue__number="3"),
+        comment("/destroy", issue__number=str(PR)),
         "error: issue_comment event payload: issue.number must be a positive integer, got a string",
     ),
     _payload_error(
         "comment-issue-number-negative",
         "issue_comment",
-        comment("/destroy", issue__number=-3),
+        comment("/destroy", issue__number=-PR),
         "error: issue_comment event payload: issue.number must be a positive integer, got a number",
     ),
     _payload_error(
         "comment-user-string",
         "issue_comment",
-        comment("/destroy", comment__user="chhsia0"),
+        comment("/destroy", comment__user=WRITER),
         "error: issue_comment event payload: comment.user must be an object, got a string",
     ),
     _payload_error(
         "sender-list",
         "issue_comment",
-        comment("/destroy", sender=["chhsia0"]),
+        comment("/destroy", sender=[WRITER]),
         "error: issue_comment event payload: sender must be an object, got a list",
     ),
     _payload_error(
@@ -533,65 +533,64 @@ PAYLOADS = [
     _payload_error(
         "pull-request-missing",
         "pull_request",
-        {k: v for k, v in on_source(CLOSED).items() if k != "pull_request"},
+        {k: v for k, v in payload(CLOSED).items() if k != "pull_request"},
         "error: pull_request event payload: pull_request is missing",
     ),
     _payload_error(
         "pull-request-head-ref-missing",
         "pull_request",
-        on_source(CLOSED, pull_request__head={"sha": "0" * 40}),
+        payload(CLOSED, pull_request__head={"sha": "0" * 40}),
         "error: pull_request event payload: pull_request.head.ref is missing",
     ),
     _payload_error(
         "pull-request-merged-string",
         "pull_request",
-        on_source(CLOSED, pull_request__merged="true"),
+        payload(CLOSED, pull_request__merged="true"),
         "error: pull_request event payload: pull_request.merged must be true or false, got a string",
     ),
     _payload_error(
         "label-missing",
         "pull_request",
-        {k: v for k, v in on_source(LABELED).items() if k != "label"},
+        {k: v for k, v in payload(LABELED).items() if k != "label"},
         "error: pull_request event payload: label.name is missing",
     ),
     _payload_error(
         "create-without-ref-type",
         "create",
-        {k: v for k, v in on_source(CREATE).items() if k != "ref_type"},
+        {k: v for k, v in payload(CREATE).items() if k != "ref_type"},
         "error: create event payload: ref_type is missing",
     ),
     _payload_error(
         "create-ref-empty",
         "create",
-        on_source(CREATE, ref=""),
+        payload(CREATE, ref=""),
         "error: create event payload: ref is empty",
     ),
     _payload_error(
         "dispatch-inputs-list",
         "workflow_dispatch",
-        on_source(DISPATCH, inputs=["provision"]),
+        payload(DISPATCH, inputs=["provision"]),
         "error: workflow_dispatch event payload: inputs must be an object, got a list",
     ),
     _payload_error(
         "dispatch-inputs-nested",
         "workflow_dispatch",
-        on_source(DISPATCH, inputs={"action": {"$ne": "x"}}),
+        payload(DISPATCH, inputs={"action": {"$ne": "x"}}),
         "error: workflow_dispatch event payload: inputs.action must be a string, number or boolean, got an object",
     ),
     _payload_error(
         "dispatch-too-many-inputs",
         "workflow_dispatch",
-        on_source(DISPATCH, inputs={f"i{n}": "x" for n in range(51)}),
+        payload(DISPATCH, inputs={f"i{n}": "x" for n in range(51)}),
         "error: workflow_dispatch event payload: inputs has 51 entries; at most 50 are read",
     ),
     event_case(
         "other-repository",
         "payload",
         "issue_comment",
-        comment("/destroy", repository__full_name="mallory/knative-route-demo"),
+        comment("/destroy", repository__full_name="mallory/shop"),
         IGNORED,
-        "envbot: nothing to do for IssueComment: event from mallory/knative-route-demo, not the configured"
-        f" repository {REPO}",
+        f"envbot: nothing to do for IssueComment: event from mallory/shop, not the configured repository {REPO}",
     ),
 ]
 
@@ -599,7 +598,7 @@ PAYLOADS = [
 
 
 def _dispatch(id: str, inputs: dict[str, Any], expected: str, *, prefix: bool = False) -> Case:
-    document = on_source(DISPATCH, sender__login=WRITER, inputs=inputs)
+    document = payload(DISPATCH, sender__login=WRITER, inputs=inputs)
     return event_case(id, "dispatch", "workflow_dispatch", document, ERROR, expected, prefix=prefix)
 
 
@@ -661,7 +660,7 @@ def _deleted(id: str, branch: str, name: str) -> Case:
         id,
         "names",
         "delete",
-        on_source(DELETE, ref=branch, sender__login=WRITER),
+        payload(DELETE, ref=branch, sender__login=WRITER),
         UNTOUCHED,
         f"envbot: destroying {name}: branch {branch} was deleted",
     )

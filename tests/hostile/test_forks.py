@@ -10,17 +10,18 @@ from typing import Any
 
 import pytest
 
-from tests.action.support import ActionWorld, make_world, payload
+from tests.action.support import ActionWorld, make_world
 from tests.fakes.github_api import FakeGitHub
-from tests.hostile.arena import COMMENT, PR, PR_BRANCH, REPO, WRITER, comment, gitops_state
+from tests.hostile.arena import PR, PR_BRANCH, REPO, WRITER, comment, gitops_state
+from tests.webhooks import payload
 
-FORK = "mallory/knative-route-demo"
-FORK_PR = 7
+FORK = "mallory/shop"
+FORK_PR = 57  # our merged-from-a-fork payload's pull request
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ActionWorld]:
-    """#3 from the repository's own ``feature-login`` (provisioned), and #7 from a fork's ``feature-login``."""
+    """#42 from the repository's own ``feature-login`` (provisioned), and #57 from a fork's ``feature-login``."""
     original = FakeGitHub._pull_json
 
     def with_head_repository(fake: FakeGitHub, pr: dict[str, Any], full: bool) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def test_a_command_on_a_fork_pull_request_never_touches_the_same_named_branch_en
 
     assert world.handle("issue_comment", comment(command, issue__number=FORK_PR)) == 0, world.logs
 
-    assert world.gitops_files("platform")[record] == before  # #3's environment: not destroyed, not re-aimed
+    assert world.gitops_files("platform")[record] == before  # #42's environment: not destroyed, not re-aimed
     touched = [line for line in world.logs if line.startswith(("envbot: destroying", "envbot: provisioning"))]
     assert touched and all(f" {PR_BRANCH} " not in f"{line} " for line in touched), world.logs
     assert all("mallory-feature-login-" in line for line in touched), world.logs
@@ -60,22 +61,24 @@ def test_a_command_on_a_fork_pull_request_never_touches_the_same_named_branch_en
 
 def test_a_merged_fork_pull_request_destroys_only_its_own_environment(world: ActionWorld) -> None:
     before = gitops_state(world)
-    document = payload(COMMENT)  # only for its repository block
-    merged = {
-        "action": "closed",
-        "number": FORK_PR,
-        "pull_request": {
-            "number": FORK_PR,
-            "merged": True,
-            "head": {"ref": PR_BRANCH, "sha": "0" * 40, "repo": {"full_name": FORK}},
-            "base": {"ref": "main"},
-        },
-        "repository": document["repository"],
-        "sender": {"login": WRITER, "type": "User"},
-    }
+    merged = payload("pull_request/closed-merged-from-fork")
+    assert (merged["number"], merged["pull_request"]["head"]["repo"]["full_name"]) == (FORK_PR, FORK)
 
     assert world.handle("pull_request", merged) == 0, world.logs
 
     assert world.logs[0].startswith("envbot: destroying mallory-feature-login-"), world.logs
+    assert gitops_state(world) == before
+    assert PR_BRANCH in environments(world)
+
+
+def test_a_closed_pull_request_whose_fork_was_deleted_leaves_the_same_named_environment_alone(
+    world: ActionWorld,
+) -> None:
+    before = gitops_state(world)
+    closed = payload("pull_request/closed-fork-deleted")  # head.repo null, head.ref feature-login
+    assert closed["pull_request"]["head"]["repo"] is None
+
+    assert world.handle("pull_request", closed) == 0, world.logs
+
     assert gitops_state(world) == before
     assert PR_BRANCH in environments(world)

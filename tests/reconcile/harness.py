@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
 from bot.catalog import load_catalogs
@@ -24,22 +23,6 @@ from bot.reconcile.runner import Reconciler
 from bot.simulation import SimulatedCluster
 
 T = TypeVar("T")
-START = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
-
-
-class FakeClock:
-    """Time that moves only when someone sleeps; thread-safe enough for the race test."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self._lock = threading.Lock()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += dt.timedelta(seconds=seconds)
 
 
 class Crash(Exception):  # noqa: N818 - the name reads as what happened
@@ -89,7 +72,7 @@ class CrashingForge:
 class World:
     root: Path
     catalogs: CatalogSet
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: ManualClock = field(default_factory=ManualClock)
     cluster: SimulatedCluster | None = None
 
     @property

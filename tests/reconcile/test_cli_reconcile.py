@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
 from bot.cli import main
@@ -36,48 +38,56 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+Run = Callable[..., tuple[int, str, str]]
 
 
-def test_provision_status_and_destroy(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "provision", str(SEED), "--config", str(config_file), "--wait")
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """``run(*argv)``: the CLI in-process on one clock per test (so ``--wait`` polls without sleeping)."""
+    clock = ManualClock()
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv), timebase=clock.timebase)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+def test_provision_status_and_destroy(config_file: Path, run: Run) -> None:
+    code, out, err = run("provision", str(SEED), "--config", str(config_file), "--wait")
     assert (code, err) == (0, "")
     assert "Ready" in out and "dev-feature-auth" in out
-    code, out, _ = run(capsys, "status", "--config", str(config_file), "--json")
+    code, out, _ = run("status", "--config", str(config_file), "--json")
     assert code == 0
     (row,) = json.loads(out)
     assert (row["environment"], row["phase"]) == ("dev-feature-auth", "Ready")
     assert row["waitingOn"] == "all 1 Workspace Available; all 2 Applications Healthy"
-    code, out, _ = run(capsys, "status", "--config", str(config_file))
+    code, out, _ = run("status", "--config", str(config_file))
     assert code == 0 and "Ready" in out
-    code, out, _ = run(capsys, "reconcile", "--config", str(config_file))
+    code, out, _ = run("reconcile", "--config", str(config_file))
     assert code == 0 and "Ready" in out
-    code, out, _ = run(capsys, "destroy", "dev-feature-auth", "--config", str(config_file), "--wait")
+    code, out, _ = run("destroy", "dev-feature-auth", "--config", str(config_file), "--wait")
     assert code == 0 and "Deleted" in out
-    code, out, _ = run(capsys, "status", "--config", str(config_file), "--json")
+    code, out, _ = run("status", "--config", str(config_file), "--json")
     assert json.loads(out) == []
 
 
-def test_provision_without_wait_moves_as_far_as_it_can(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "provision", str(SEED), "--config", str(config_file))
+def test_provision_without_wait_moves_as_far_as_it_can(config_file: Path, run: Run) -> None:
+    code, out, _ = run("provision", str(SEED), "--config", str(config_file))
     assert code == 0
     assert "Provisioning" in out and "Infrastructure" in out
 
 
-def test_retry_refuses_an_environment_that_has_not_failed(
-    config_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run(capsys, "provision", str(SEED), "--config", str(config_file), "--wait")
-    code, _, err = run(capsys, "retry", "dev-feature-auth", "--config", str(config_file))
+def test_retry_refuses_an_environment_that_has_not_failed(config_file: Path, run: Run) -> None:
+    run("provision", str(SEED), "--config", str(config_file), "--wait")
+    code, _, err = run("retry", "dev-feature-auth", "--config", str(config_file))
     assert code == 1
     assert err == "error: environment dev-feature-auth is Ready, not Failed; there is nothing to retry\n"
 
 
-def test_missing_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "status", "--config", str(tmp_path / "nope.yaml"))
+def test_missing_config_is_one_line(tmp_path: Path, run: Run) -> None:
+    code, _, err = run("status", "--config", str(tmp_path / "nope.yaml"))
     assert code == 1
     assert err.startswith(f"error: {tmp_path / 'nope.yaml'}: config file not found")
 
@@ -121,9 +131,9 @@ def test_config_defaults_and_github_detection(tmp_path: Path) -> None:
     assert config.timeouts.failure_grace.total_seconds() == 600
 
 
-def test_demo_runs_the_whole_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_the_whole_lifecycle(tmp_path: Path, run: Run) -> None:
     code, out, err = run(
-        capsys, "demo", "--workdir", str(tmp_path / "demo"), "--catalogs", str(CATALOGS), "--environment", str(SEED)
+        "demo", "--workdir", str(tmp_path / "demo"), "--catalogs", str(CATALOGS), "--environment", str(SEED)
     )
     assert (code, err) == (0, "")
     flat = " ".join(out.split())
@@ -137,3 +147,22 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, capsys: pytest.CaptureFix
                                                    "/cleanup-infrastructure", "/remove-record") if step in line]  # fmt: skip
     assert steps == ["/infrastructure", "/applications", "/cleanup-applications", "/cleanup-infrastructure",
                      "/remove-record"]  # fmt: skip
+
+
+def test_demo_from_any_folder_uses_the_catalogs_and_example_shipped_in_the_package(
+    tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no catalogs/ or examples/ here
+    code, out, err = run("demo", "--workdir", str(tmp_path / "demo"))
+    assert (code, err) == (0, "")
+    assert "Phases: Creating → " in out and "Deleted" in out
+
+
+def test_demo_catalogs_option_still_overrides_the_shipped_ones(tmp_path: Path, run: Run) -> None:
+    empty = tmp_path / "no-catalogs"
+    empty.mkdir()
+    code, _, err = run("demo", "--workdir", str(tmp_path / "demo"), "--catalogs", str(empty))
+    assert code == 1
+    assert err.startswith("error: ") and "rds-postgres" in err

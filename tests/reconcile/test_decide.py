@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from manual_clock import START
 from project_paths import CATALOGS
 
 from bot.catalog import load_catalogs
@@ -18,7 +19,7 @@ from bot.environment.record import Intent, parse_record
 from bot.reconcile.decide import decide, deletion_proposal, mark_record
 from bot.reconcile.model import Observation, Phase, Step
 from bot.render import Repo, render_environment
-from tests.reconcile.harness import START, seed_environment
+from tests.reconcile.harness import seed_environment
 
 NAME = "dev-feature-auth"
 RECORD = f"registry/environments/{NAME}/environment.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from project_paths import EXAMPLES
 
+from bot.catalog.model import CatalogSet
 from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.model import Environment
 from bot.errors import UserError
@@ -191,23 +193,46 @@ def lifecycle_state(world: World) -> tuple[object, ...]:
     )
 
 
-def test_a_crash_after_any_single_action_converges_without_duplicates(tmp_path: Path) -> None:
-    reference = make_world(tmp_path / "reference")
+CRASH_SHARDS = 6
+"""The crash points are dealt round-robin over this many tests, so parallel workers share them."""
+
+
+@dataclass(frozen=True)
+class ReferenceLifecycle:
+    """A provision and destroy with no crash: the state every crashed run must end in, and how many writes it made."""
+
+    catalogs: CatalogSet
+    expected: tuple[object, ...]
+    writes: int
+
+
+@pytest.fixture(scope="module")
+def reference_lifecycle(tmp_path_factory: pytest.TempPathFactory) -> ReferenceLifecycle:
+    reference = make_world(tmp_path_factory.mktemp("reference"))
     counter = Budget()
     assert provision(reference.reconciler(counter)).decision.phase is Phase.READY
     assert destroy(reference.reconciler(counter)).decision.phase is Phase.DELETED
-    expected = lifecycle_state(reference)
-    total = counter.spent
-    assert total >= 10
-    for crash_after in range(1, total + 1):
-        world = make_world(tmp_path / f"crash-{crash_after}", reference.catalogs)
+    assert counter.spent >= 10
+    return ReferenceLifecycle(reference.catalogs, lifecycle_state(reference), counter.spent)
+
+
+@pytest.mark.parametrize("shard", range(CRASH_SHARDS))
+def test_a_crash_after_any_single_action_converges_without_duplicates(
+    tmp_path: Path, reference_lifecycle: ReferenceLifecycle, shard: int
+) -> None:
+    crash_points = range(1 + shard, reference_lifecycle.writes + 1, CRASH_SHARDS)
+    assert crash_points, "more shards than writes: lower CRASH_SHARDS"
+    for crash_after in crash_points:
+        world = make_world(tmp_path / f"crash-{crash_after}", reference_lifecycle.catalogs)
         budget = Budget(left=crash_after)
         ready = until_done(lambda w=world, b=budget: provision(w.reconciler(b)))
         assert ready.decision.phase is Phase.READY
         deleted = until_done(lambda w=world, b=budget: destroy(w.reconciler(b)))
         assert deleted.decision.phase is Phase.DELETED
         assert budget.left is None and budget.spent >= crash_after, f"no crash with a budget of {crash_after}"
-        assert lifecycle_state(world) == expected, f"crash after action {crash_after} left a different history"
+        assert lifecycle_state(world) == reference_lifecycle.expected, (
+            f"crash after action {crash_after} left a different history"
+        )
 
 
 def test_two_reconcilers_racing_make_one_pull_request_per_phase(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 import yaml
+from manual_clock import ManualClock
 from project_paths import CATALOGS
 
 import bot.demo
@@ -44,15 +45,15 @@ from bot.connect import open_cluster, open_forge
 from bot.reconcile.runner import Reconciler
 from bot.render.manifests import workspace_name
 from bot.simulation import SimulatedCluster
-from tests.action.support import payload
 from tests.fakes.github_api import FakeGitHub
 from tests.secrets.canaries import Scan, canary, observed_statuses
+from tests.webhooks import payload
 
 ENV = "canary-env"
-REPO = "chhsia0/knative-route-demo"
-COMMENT = "go-playground-webhooks/pull-request-issue-comment.json"
-WRITER = "chhsia0"
-PR, PR_BRANCH = 3, "feature-login"
+REPO = "acme/shop"
+COMMENT = "issue_comment/created-on-pull-request"  # on #42, by nadia
+WRITER = "nadia"
+PR, PR_BRANCH = 42, "feature-login"
 SOURCE_URL = "https://api.github.com"
 PLATFORM_URL = "https://ghe-platform.example/api/v3"
 APPS_URL = "https://ghe-apps.example/api/v3"
@@ -197,12 +198,24 @@ def test_demo_lifecycle_copies_no_secret_anywhere(
         return out + err
 
     # A literal secret is refused before anything exists, by the demo and by validate.
-    assert main(["demo", "--workdir", str(workdir), "--environment", str(literal), "--catalogs", str(CATALOGS)]) == 1
-    assert main(["validate", str(literal), "--catalogs", str(CATALOGS)]) == 1
+    assert (
+        main(
+            ["demo", "--workdir", str(workdir), "--environment", str(literal), "--catalogs", str(CATALOGS)],
+            timebase=ManualClock().timebase,
+        )
+        == 1
+    )
+    assert main(["validate", str(literal), "--catalogs", str(CATALOGS)], timebase=ManualClock().timebase) == 1
     assert "parameter apiKey: is a secret" in said()
     assert not workdir.exists()
 
-    assert main(["demo", "--workdir", str(workdir), "--environment", str(env_file), "--catalogs", str(CATALOGS)]) == 0
+    assert (
+        main(
+            ["demo", "--workdir", str(workdir), "--environment", str(env_file), "--catalogs", str(CATALOGS)],
+            timebase=ManualClock().timebase,
+        )
+        == 0
+    )
 
     shown = said()
     assert "Ready" in shown and "Deleted" in shown and "Phases: Creating" in shown
@@ -219,7 +232,7 @@ def test_demo_lifecycle_copies_no_secret_anywhere(
         ),
         encoding="utf-8",
     )
-    assert main(["provision", str(literal), "--config", str(config)]) == 1
+    assert main(["provision", str(literal), "--config", str(config)], timebase=ManualClock().timebase) == 1
 
     # The canaries really were in front of envbot: the Workspaces reported the sensitive outputs.
     assert any(canaries["master_password output"] in status for status in seen)
