@@ -137,7 +137,7 @@ def _extra_terraform(index: int) -> str:
 def provision_requests(
     catalogs_dir: Path = CATALOGS, *, later: Literal["wait", "schedule"] = "wait"
 ) -> ProvisionResult:
-    """Provision the seed example from a ``/provision`` comment on pull request #3 of the payload's repository.
+    """Provision the seed example from a ``/provision`` comment on pull request #42 of the payload's repository.
 
     The source repository and the two GitOps repositories live on three GitHub fakes with three base URLs;
     Crossplane and Argo CD are the SimulatedCluster, which reads git through forges of its own (not counted).
