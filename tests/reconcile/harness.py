@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +38,13 @@ class Budget:
 
     left: int | None = None
     spent: int = 0
+    after_each: Callable[[int], None] | None = None
+    """Called with the write count after every write (the crash test snapshots the world there)."""
 
     def spend(self) -> None:
         self.spent += 1
+        if self.after_each is not None:
+            self.after_each(self.spent)
         if self.left is not None:
             self.left -= 1
             if self.left <= 0:
@@ -101,6 +108,13 @@ class World:
             sleep=self.clock.sleep,
         )
 
+    def checkpoint(self, folder: Path) -> Checkpoint:
+        """The world as a crash right now would leave it: both repositories, the controllers' state, the clock."""
+        assert self.cluster is not None
+        for path in (self.platform_path, self.apps_path):
+            shutil.copytree(path, folder / path.name)
+        return Checkpoint(folder, copy.deepcopy(self.cluster._tracked), self.clock.now)
+
     def pull_requests(self, which: str) -> list[PullRequest]:
         forge = LocalForge(self.platform_path if which == "platform" else self.apps_path)
         found = []
@@ -121,6 +135,24 @@ class World:
         return {p: forge.read_file(p, "main") or "" for p in forge.list_tree("", "main")}
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A copy of a world between two writes (``World.checkpoint``); ``restore`` starts a new world from it."""
+
+    folder: Path
+    tracked: Any
+    now: dt.datetime
+
+    def restore(self, root: Path, catalogs: CatalogSet) -> World:
+        world = World(root=root, catalogs=catalogs, clock=ManualClock(self.now))
+        for path in (world.platform_path, world.apps_path):
+            shutil.copytree(self.folder / path.name, path)
+        platform, apps = world.forges()
+        world.cluster = SimulatedCluster(platform, apps, catalogs, clock=world.clock)
+        world.cluster._tracked = copy.deepcopy(self.tracked)
+        return world
+
+
 def make_world(root: Path, catalogs: CatalogSet | None = None) -> World:
     world = World(root=root, catalogs=catalogs or load_catalogs(CATALOGS))
     platform = LocalForge.initialize(world.platform_path, {"README.md": "platform\n"})
@@ -136,13 +168,3 @@ def seed_environment() -> Environment:
 
 def environment(document: dict[str, Any]) -> Environment:
     return parse_environment(yaml.safe_dump({"kind": "Environment", **document}), "test.yaml")
-
-
-def until_done(command: Callable[[], T], attempts: int = 20) -> T:
-    """Run a command as a supervisor would: after a crash, start it again."""
-    for _ in range(attempts):
-        try:
-            return command()
-        except Crash:
-            continue
-    raise AssertionError("the command never finished")

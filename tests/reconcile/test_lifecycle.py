@@ -20,11 +20,11 @@ from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, Reconciler
 from tests.reconcile.harness import (
     Budget,
+    Checkpoint,
     World,
     environment,
     make_world,
     seed_environment,
-    until_done,
 )
 
 NAME = "dev-feature-auth"
@@ -193,46 +193,61 @@ def lifecycle_state(world: World) -> tuple[object, ...]:
     )
 
 
-CRASH_SHARDS = 6
+CRASH_SHARDS = 4
 """The crash points are dealt round-robin over this many tests, so parallel workers share them."""
 
 
 @dataclass(frozen=True)
 class ReferenceLifecycle:
-    """A provision and destroy with no crash: the state every crashed run must end in, and how many writes it made."""
+    """A provision and destroy with no crash: the state every crashed run must end in, the world as it stood right
+    after each write (what a crash there leaves behind), and how many of those writes the provision made."""
 
     catalogs: CatalogSet
     expected: tuple[object, ...]
-    writes: int
+    after_write: dict[int, Checkpoint]
+    provision_writes: int
 
 
 @pytest.fixture(scope="module")
 def reference_lifecycle(tmp_path_factory: pytest.TempPathFactory) -> ReferenceLifecycle:
-    reference = make_world(tmp_path_factory.mktemp("reference"))
-    counter = Budget()
+    root = tmp_path_factory.mktemp("reference")
+    reference = make_world(root / "world")
+    after_write: dict[int, Checkpoint] = {}
+    counter = Budget(after_each=lambda n: after_write.__setitem__(n, reference.checkpoint(root / f"after-{n}")))
     assert provision(reference.reconciler(counter)).decision.phase is Phase.READY
+    provision_writes = counter.spent
     assert destroy(reference.reconciler(counter)).decision.phase is Phase.DELETED
-    assert counter.spent >= 10
-    return ReferenceLifecycle(reference.catalogs, lifecycle_state(reference), counter.spent)
+    assert provision_writes >= 5 and counter.spent - provision_writes >= 5
+    return ReferenceLifecycle(reference.catalogs, lifecycle_state(reference), after_write, provision_writes)
 
 
 @pytest.mark.parametrize("shard", range(CRASH_SHARDS))
 def test_a_crash_after_any_single_action_converges_without_duplicates(
     tmp_path: Path, reference_lifecycle: ReferenceLifecycle, shard: int
 ) -> None:
-    crash_points = range(1 + shard, reference_lifecycle.writes + 1, CRASH_SHARDS)
+    """The process dies right after write N (whatever it was doing, it did no more) and is started again with the
+    same command: from the world as that write left it, every N ends in the reference's pull requests and history."""
+    crash_points = sorted(reference_lifecycle.after_write)[shard::CRASH_SHARDS]
     assert crash_points, "more shards than writes: lower CRASH_SHARDS"
     for crash_after in crash_points:
-        world = make_world(tmp_path / f"crash-{crash_after}", reference_lifecycle.catalogs)
-        budget = Budget(left=crash_after)
-        ready = until_done(lambda w=world, b=budget: provision(w.reconciler(b)))
-        assert ready.decision.phase is Phase.READY
-        deleted = until_done(lambda w=world, b=budget: destroy(w.reconciler(b)))
-        assert deleted.decision.phase is Phase.DELETED
-        assert budget.left is None and budget.spent >= crash_after, f"no crash with a budget of {crash_after}"
+        checkpoint = reference_lifecycle.after_write[crash_after]
+        world = checkpoint.restore(tmp_path / f"crash-{crash_after}", reference_lifecycle.catalogs)
+        if crash_after <= reference_lifecycle.provision_writes:  # died while provisioning: provision again
+            assert provision(world.reconciler()).decision.phase is Phase.READY
+        assert destroy(world.reconciler()).decision.phase is Phase.DELETED
         assert lifecycle_state(world) == reference_lifecycle.expected, (
             f"crash after action {crash_after} left a different history"
         )
+
+
+def test_the_checkpoints_restore_the_world_as_it_was(tmp_path: Path, reference_lifecycle: ReferenceLifecycle) -> None:
+    """A restored checkpoint is the world, not a likeness: after the last write it is the reference's end state."""
+    last = reference_lifecycle.after_write[max(reference_lifecycle.after_write)]
+    world = last.restore(tmp_path / "restored", reference_lifecycle.catalogs)
+    assert lifecycle_state(world) == reference_lifecycle.expected
+    first = reference_lifecycle.after_write[1].restore(tmp_path / "first", reference_lifecycle.catalogs)
+    assert [pr.state for pr in first.pull_requests("platform")] in ([], ["open"])
+    assert first.clock.now <= world.clock.now
 
 
 def test_two_reconcilers_racing_make_one_pull_request_per_phase(tmp_path: Path) -> None:
