@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import parsing
 import provision
 import render
 import startup
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     with console.status("starting processes..."):
         started_up = startup.measure()
     console.log("startup: done")
+    with console.status("parsing hostile comment bodies..."):
+        parsed = parsing.measure()
+    console.log("parsing: done")
     sizes = sweep.SIZES[:-1] if options.quick else sweep.SIZES
     profile = options.profile / f"sweep-{max(sizes)}.prof" if options.profile else None
     with (
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "render_ratio_to_baseline": round(rendered.ratio, 3),
         "startup_help_s": round(started_up.help_s, 3),
         "startup_noop_event_s": round(started_up.noop_event_s, 3),
+        "comment_parse_worst_s": round(parsed.worst_s, 4),
         "sweep_peak_mb": round(peak, 1) if peak is not None else None,
         "machine": machine,
     }
@@ -154,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row(
         "startup_noop_event_s", f"{started_up.noop_event_s:.3f}", "", "",
         "python -m bot handle-event on a ping payload (ignored), median of 5",
+    )  # fmt: skip
+    table.add_row(
+        "comment_parse_worst_s", f"{parsed.worst_s:.4f}", "≤ 0.5", mark(parsed.worst_s <= 0.5),
+        f"slowest parse_comment over {parsed.bodies} hostile bodies (up to {parsed.largest_chars:,} characters)",
     )  # fmt: skip
     if peak is not None:
         before = swept[1000]["warm"].rss_before_mb

@@ -29,6 +29,7 @@ from bot.events.intents import (
     authorize,
     needs_permission,
     orphan_reason,
+    public_read_problem,
     resolve_command,
     to_intent,
 )
@@ -36,17 +37,37 @@ from bot.events.payloads import Event, load_event
 from bot.events.provision import build_environment
 from bot.events.text import quote
 from bot.forge.errors import ForgeNotFoundError
-from bot.forge.model import Permission, PullRequestState
+from bot.forge.model import Permission, PullRequestState, marker_line
 from bot.forge.protocol import Forge, RepositoryListing
 from bot.reconcile.model import Decision, Phase
 from bot.reconcile.runner import Pass, Reconciler, RepoView
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
-from bot.report.github_actions import error_annotation, outputs_for, write_outputs, write_summary
+from bot.report.github_actions import data_log, error_annotation, log_text, outputs_for, write_outputs, write_summary
 from bot.report.status import StatusRow, status_row, summary_markdown
 
 Log = Callable[[str], None]
 SETTLED_REPORT_WINDOW = dt.timedelta(hours=2)
 """A sweep reports an environment that settled this recently (an hourly schedule sees each change once or twice)."""
+REFUSAL_INTERVAL = dt.timedelta(hours=1)
+"""At most one refusal reply per person and pull request this often; the refusals in between only log a line."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The reply to someone whose permission does not suffice for what they asked."""
+
+    user: str
+    reply: Reply
+
+
+def refusal_marker(user: str) -> str:
+    """The hidden marker of envbot's refusals to ``user`` (a login, case-insensitive; any other name is hashed)."""
+    key = f"envbot:reply:refusal:{user.lower()}"
+    try:
+        marker_line(key)
+    except ValueError:
+        key = "envbot:reply:refusal:sha256/" + hashlib.sha256(user.lower().encode()).hexdigest()[:16]
+    return key
 
 
 @dataclass
@@ -60,6 +81,12 @@ class EventHandler:
     dry_run: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     rows: list[StatusRow] = field(default_factory=list)
+    _annotate: Log = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Log lines carry data (branch names, command lines, controller messages): none may act as a workflow
+        # command. Only envbot's own annotations, built by error_annotation, go out as they are.
+        self._annotate, self.log = self.log, data_log(self.log)
 
     # -- the whole flow ----------------------------------------------------------------------------------------
 
@@ -68,7 +95,13 @@ class EventHandler:
         if isinstance(intent, Ignore):
             self.log(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}")
             return 0
+        problem = public_read_problem(event, intent, self.config.events)
+        if problem is not None:  # a permission check that anyone passes: refuse before asking
+            raise UserError(problem)
         checked = self._authorize(intent)
+        if isinstance(checked, Refusal):
+            self._refuse(intent, checked)
+            return 0
         if isinstance(checked, RunCommand):
             checked = self._resolve(checked, event.repository)
         if isinstance(checked, Reply):
@@ -80,20 +113,29 @@ class EventHandler:
         self._execute(checked)
         return self._finish()
 
-    def _authorize(self, intent: Intent) -> Intent | Reply:
+    def _authorize(self, intent: Intent) -> Intent | Reply | Refusal:
         check = needs_permission(intent)
         if check is None:
             return intent
-        user, _ = check
+        user, required = check
         permission = self.source.permission(user) if user else Permission.NONE
-        return authorize(intent, permission)
+        checked = authorize(intent, permission)
+        return Refusal(user, checked) if permission < required and isinstance(checked, Reply) else checked
 
     def _resolve(self, run: RunCommand, repository: str | None) -> Intent | Reply:
         pull_request = self.source.get_pull_request(run.pr_number)
         events = self.config.events
         if events.repository is None and repository:  # as for pull_request events: a fork's branch is its own
             events = dataclasses.replace(events, repository=repository)
-        return resolve_command(run, pull_request.head, events, head_repository=pull_request.head_repository)
+        return resolve_command(
+            run,
+            pull_request.head,
+            events,
+            head_repository=pull_request.head_repository,
+            head_label=pull_request.head_label,
+            head_repository_deleted=pull_request.head_repository_deleted,
+            pull_request_state=pull_request.state,
+        )
 
     # -- intents -----------------------------------------------------------------------------------------------
 
@@ -273,6 +315,26 @@ class EventHandler:
         self.source.upsert_comment(number, f"envbot:reply:{key}", reply.text)
         self.log("envbot: replied on the pull request")
 
+    def _refuse(self, intent: Intent, refusal: Refusal) -> None:
+        """Reply to a refusal unless envbot refused the same person on the same pull request within the hour.
+
+        The hour counts from GitHub's creation time of envbot's own latest refusal (no edit moves it, and a
+        person's look-alike comment does not count), against the reconciler's clock.
+        """
+        number = getattr(intent, "pr_number", None)
+        if number is None or self.dry_run:
+            self.log(f"envbot: {refusal.reply.text}")
+            return
+        since = self.reconciler.clock() - REFUSAL_INTERVAL
+        marker = refusal_marker(refusal.user)
+        if self.source.upsert_comment(number, marker, refusal.reply.text, unless_posted_since=since).changed:
+            self.log("envbot: replied on the pull request")
+        else:
+            who = quote(refusal.user or "the requester")
+            self.log(
+                f"envbot: not replying to {who} on #{number} again: a refusal was posted there less than an hour ago"
+            )
+
     def _finish(self) -> int:
         now = self.reconciler.clock()
         write_outputs(outputs_for(self.rows), self.environ)
@@ -282,7 +344,7 @@ class EventHandler:
         for row in self.rows:
             self.log(f"envbot: {row.environment}: {row.phase.value}: {row.waiting_on}")
         for row in failed:
-            self.log(error_annotation(f"envbot: {row.environment} failed", row.failure or row.waiting_on))
+            self._annotate(error_annotation(f"envbot: {row.environment} failed", row.failure or row.waiting_on))
         return 1 if failed else 0
 
 
@@ -314,7 +376,7 @@ def handle_event_files(
     event = load_event(event_name, event_path)
     intent = to_intent(event, config.events)
     if isinstance(intent, Ignore):
-        log(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}")
+        log(log_text(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}"))
         return 0
     if not isinstance(reconciler, Reconciler):
         reconciler = reconciler()

@@ -447,6 +447,13 @@ def demo(workdir: Path | None, environment_file: Path | None, catalogs_dir: Path
     )
 
 
+def _error(text: str) -> None:
+    """One ``error:`` line on stderr; what it quotes is data, never a workflow command (the Action reads stderr)."""
+    from bot.report.github_actions import log_text
+
+    click.echo(log_text(f"error: {text}"), err=True)
+
+
 def main(argv: Sequence[str] | None = None, *, timebase: Timebase = WALL_CLOCK) -> int:
     """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it.
 
@@ -456,21 +463,21 @@ def main(argv: Sequence[str] | None = None, *, timebase: Timebase = WALL_CLOCK) 
         cli.main(args=list(argv) if argv is not None else None, prog_name="envbot", standalone_mode=False, obj=timebase)
     except UserError as exc:
         for line in exc.problems:
-            click.echo(f"error: {line}", err=True)
+            _error(line)
         return 1
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         return 1
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        _error(exc.format_message())
         return 1
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except TransientError as exc:
-        click.echo(f"error: {exc} (a temporary fault; try again later)", err=True)
+        _error(f"{exc} (a temporary fault; try again later)")
         return 1
     except PermanentError as exc:
-        click.echo(f"error: {exc}", err=True)
+        _error(str(exc))
         return 1
     return 0
 

@@ -252,6 +252,19 @@ class SweepOrphans:
 
 
 @dataclass(frozen=True)
+class Decline:
+    """A request envbot will not carry out (the provision label on a closed pull request, or on one whose deleted
+    fork names no owner), answered with ``answer`` once ``requested_by``'s permission is checked, so that someone
+    without permission gets the permission refusal, as for any other request."""
+
+    answer: Reply
+    requested_by: str
+    required: Permission
+    pr_number: int
+    trigger: str = ""
+
+
+@dataclass(frozen=True)
 class RunCommand:
     """A comment command (or a malformed one, as its ``Reply``) waiting for the commenter's permission check.
 
@@ -266,15 +279,34 @@ class RunCommand:
     line: str = ""
 
 
-Intent = Provision | Destroy | Reconcile | Retry | SweepOrphans | RunCommand | Ignore
+Intent = Provision | Destroy | Reconcile | Retry | SweepOrphans | RunCommand | Decline | Ignore
 """Every intent ``to_intent`` returns."""
 
 
 # -- events → intents ------------------------------------------------------------------------------------------
 
 
-def _pull_request_branch(pr: PullRequestInfo, repository: str | None) -> str:
-    return source_branch(pr.head_ref, pr.head_repository, repository)
+def _pull_request_branch(pr: PullRequestInfo, repository: str | None) -> str | None:
+    """``source_branch`` of the pull request; None when it comes from a deleted fork whose owner is unknown."""
+    return source_branch(
+        pr.head_ref,
+        pr.head_repository,
+        repository,
+        head_label=pr.head_label,
+        head_repository_deleted=pr.head_repository_deleted,
+    )
+
+
+def _unknown_fork(number: int, what: str) -> Ignore:
+    """A merge or close of a pull request whose deleted fork names no owner: destroy nothing rather than guess."""
+    return Ignore(
+        f"pull request #{number} was {what}, but it comes from a deleted fork whose owner GitHub no longer names, so"
+        " envbot cannot tell which environment is its and destroys nothing; the scheduled sweep finds that"
+        " environment by its pull request and removes it"
+    )
+
+
+_NOT_OPEN: Final = ("closed", "merged")
 
 
 def _who(sender: Actor | None) -> str:
@@ -322,7 +354,12 @@ def to_intent(event: Event, config: EventsConfig, registry: Registry = REGISTRY)
             )
         case PullRequestClosed():
             pr = event.pull_request
-            name = environment_name(_pull_request_branch(pr, repository), config.name_prefix)
+            if not event.merged and not config.destroy_on_close_unmerged:
+                return Ignore(f"pull request #{pr.number} was closed without merging; destroyOnCloseUnmerged is off")
+            branch = _pull_request_branch(pr, repository)
+            if branch is None:
+                return _unknown_fork(pr.number, "merged" if event.merged else "closed")
+            name = environment_name(branch, config.name_prefix)
             if event.merged:
                 merger = event.merged_by or sender
                 return Destroy(
@@ -332,25 +369,28 @@ def to_intent(event: Event, config: EventsConfig, registry: Registry = REGISTRY)
                     pr_number=pr.number,
                     trigger=f"pull request #{pr.number} merged",
                 )
-            if config.destroy_on_close_unmerged:
-                return Destroy(
-                    name,
-                    f"pull request #{pr.number} was closed without merging",
-                    requested_by=_who(sender),
-                    pr_number=pr.number,
-                    trigger=f"pull request #{pr.number} closed",
-                )
-            return Ignore(f"pull request #{pr.number} was closed without merging; destroyOnCloseUnmerged is off")
+            return Destroy(
+                name,
+                f"pull request #{pr.number} was closed without merging",
+                requested_by=_who(sender),
+                pr_number=pr.number,
+                trigger=f"pull request #{pr.number} closed",
+            )
         case PullRequestLabeled():
             pr = event.pull_request
             if event.label != config.provision_label:
                 return Ignore(f"label {event.label!r} on #{pr.number} is not {config.provision_label!r}")
             if bot:
                 return Ignore(f"label {event.label!r} on #{pr.number} was added by the bot {_who(sender)}")
+            trigger = f"label {config.provision_label} on pull request #{pr.number}"
             branch = _pull_request_branch(pr, repository)
+            answer = _cannot_act(quote(trigger), pr.number, pr.state, branch)
+            if answer is not None:
+                return Decline(answer, _who(sender), config.permission, pr.number, trigger=trigger)
             template = config.template_for(pr.head_ref) or config.default_template
             if template is None:
                 return Ignore(f"pull request #{pr.number}: branch {pr.head_ref} has no environment template")
+            assert branch is not None  # an unknown fork was answered above
             return Provision(
                 environment_name(branch, config.name_prefix),
                 template,
@@ -358,7 +398,7 @@ def to_intent(event: Event, config: EventsConfig, registry: Registry = REGISTRY)
                 requested_by=_who(sender),
                 required=config.permission,
                 pr_number=pr.number,
-                trigger=f"label {config.provision_label} on pull request #{pr.number}",
+                trigger=trigger,
             )
         case IssueComment():
             return _comment_intent(event, config, registry)
@@ -368,6 +408,18 @@ def to_intent(event: Event, config: EventsConfig, registry: Registry = REGISTRY)
             if bot:
                 return Ignore(f"workflow_dispatch by the bot {_who(sender)}")
             return _dispatch_intent(event, config, repository)
+
+
+def _cannot_act(
+    what: str, number: int, state: PullRequestState | None, branch: str | None, *, provisioning: bool = True
+) -> Reply | None:
+    """The reply when ``what`` cannot be carried out on pull request ``number``: a provision for a closed or merged
+    one, or anything for one whose deleted fork names no owner (``branch`` None); None when it can."""
+    if provisioning and state in _NOT_OPEN:
+        return reply("closed-pull-request", what=what, number=number, state=state)
+    if branch is None:
+        return reply("unknown-fork", what=what, number=number)
+    return None
 
 
 def _comment_intent(event: IssueComment, config: EventsConfig, registry: Registry) -> Intent:
@@ -447,6 +499,8 @@ def needs_permission(intent: Intent) -> tuple[str, Permission] | None:
     match intent:
         case RunCommand():
             return intent.commenter, intent.required
+        case Decline():
+            return intent.requested_by, intent.required
         case Provision() | Destroy() | Reconcile() | Retry() if intent.required is not None:
             return intent.requested_by or "", intent.required
         case _:
@@ -457,7 +511,7 @@ def _what(intent: Intent) -> str:
     match intent:
         case RunCommand():
             return quote(intent.line) if intent.line else "that command"
-        case Provision() | Destroy() | Reconcile() | Retry():
+        case Provision() | Destroy() | Reconcile() | Retry() | Decline():
             return quote(intent.trigger) if intent.trigger else "this request"
         case _:
             return "this request"
@@ -480,7 +534,35 @@ def authorize(intent: Intent, permission: Permission) -> Intent | Reply:
         )
     if isinstance(intent, RunCommand) and isinstance(intent.command, Reply):
         return intent.command
+    if isinstance(intent, Decline):
+        return intent.answer
     return intent
+
+
+def public_read_problem(event: Event, intent: Intent, config: EventsConfig) -> str | None:
+    """Why ``events.permission`` cannot guard ``intent``, or None when its check means something (or none is made).
+
+    On a public repository GitHub's collaborator-permission endpoint answers ``read`` for every account, so a
+    floor of ``read`` lets anyone through. The payload's ``repository.visibility`` / ``repository.private`` tells;
+    a payload that shows neither is treated as public.
+    """
+    if needs_permission(intent) is None or config.permission > Permission.READ:
+        return None
+    visibility = event.repository_visibility
+    if visibility in ("private", "internal"):
+        return None
+    where = config.repository or event.repository or "the repository"
+    fix = "set events.permission to triage or higher"
+    if visibility == "public":
+        return (
+            f"events.permission: read would let anyone run envbot: {where} is public, and on a public repository"
+            f" GitHub reports read permission for every account; {fix}"
+        )
+    return (
+        f"events.permission: read cannot be trusted: the payload does not say whether {where} is public"
+        f" (repository.visibility, repository.private), and on a public repository GitHub reports read permission"
+        f" for every account; {fix}"
+    )
 
 
 def resolve_command(
@@ -489,17 +571,36 @@ def resolve_command(
     config: EventsConfig,
     *,
     head_repository: str | None = None,
+    head_label: str | None = None,
+    head_repository_deleted: bool = False,
+    pull_request_state: PullRequestState | None = None,
     registry: Registry = REGISTRY,
 ) -> Intent | Reply:
-    """The intent of an authorized command, given the pull request's head branch (and head repository for forks).
+    """The intent of an authorized command, given the pull request as the API reports it: its head branch, head
+    repository (for forks), head label (for deleted forks, see ``source_branch``) and state.
 
-    Call after ``authorize``: the result carries no permission requirement.
+    Call after ``authorize``: the result carries no permission requirement. ``/provision`` on a closed or merged
+    pull request, and any command but ``/help`` on one whose deleted fork names no owner, get a reply instead.
     """
     command = run.command
     if isinstance(command, Reply):
         return command
+    if command.name == "help":
+        return Reply(help_text(registry, config.permission))
     repository = config.repository
-    branch = source_branch(head_ref, head_repository, repository)
+    branch = source_branch(
+        head_ref,
+        head_repository,
+        repository,
+        head_label=head_label,
+        head_repository_deleted=head_repository_deleted,
+    )
+    answer = _cannot_act(
+        quote(command.line), run.pr_number, pull_request_state, branch, provisioning=command.name == "provision"
+    )
+    if answer is not None:
+        return answer
+    assert branch is not None  # an unknown fork was answered above
     name = environment_name(branch, config.name_prefix)
     who = run.commenter
     trigger = command.line
@@ -524,8 +625,6 @@ def resolve_command(
             return Reconcile((name,), requested_by=who, pr_number=run.pr_number, trigger=trigger)
         case "retry":
             return Retry(name, requested_by=who, pr_number=run.pr_number, trigger=trigger)
-        case "help":
-            return Reply(help_text(registry, config.permission))
         case _:
             return Ignore(f"command /{command.name} has no intent")
 

@@ -70,13 +70,40 @@ def environment_name(branch: str, prefix: str = "") -> str:
     return name
 
 
-def source_branch(head_ref: str, head_repository: str | None = None, repository: str | None = None) -> str:
+def source_branch(
+    head_ref: str,
+    head_repository: str | None = None,
+    repository: str | None = None,
+    *,
+    head_label: str | None = None,
+    head_repository_deleted: bool = False,
+) -> str | None:
     """The text a pull request's environment is named after: its head branch, or ``owner:branch`` for a fork.
 
     ``:`` cannot occur in a git branch name, so a fork's ``feature/x`` never shares an environment with the
-    repository's own ``feature/x``.
+    repository's own ``feature/x``. Once a fork is deleted GitHub reports its head repository as null
+    (``head_repository_deleted``) and only ``head_label`` (``owner:branch``) still says whose it was: the fork
+    keeps its ``owner:branch`` name, and when the label does not name an owner the result is None (unknown, never
+    the repository's own branch). Without any head repository at all (older payloads), the head branch.
     """
+    if head_repository_deleted:
+        owner = _label_owner(head_label, head_ref)
+        return f"{owner}:{head_ref}" if owner is not None else None
     if head_repository and repository and head_repository.casefold() != repository.casefold():
         owner = head_repository.partition("/")[0]
         return f"{owner}:{head_ref}"
     return head_ref
+
+
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,99})", re.ASCII)
+_DELETED_ACCOUNT: Final = "ghost"
+"""GitHub's stand-in login for every deleted account: two deleted owners would share it, so it names no one."""
+
+
+def _label_owner(head_label: str | None, head_ref: str) -> str | None:
+    """The owner in a head label ``owner:branch`` of ``head_ref``; None when the label is missing, names another
+    branch, or does not name one account."""
+    owner, colon, branch = (head_label or "").partition(":")
+    if not colon or branch != head_ref or not _LOGIN.fullmatch(owner) or owner.casefold() == _DELETED_ACCOUNT:
+        return None
+    return owner

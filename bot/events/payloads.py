@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, TypedDict
+from typing import Any, Final, Literal, TypedDict
 
 from bot.errors import UserError
+from bot.forge.model import PullRequestState
 
 MAX_PAYLOAD_BYTES: Final = 25 * 1024 * 1024
 """GitHub caps webhook payloads at 25 MB; anything larger is not a payload."""
@@ -18,6 +19,10 @@ MAX_PAYLOAD_BYTES: Final = 25 * 1024 * 1024
 MAX_INPUTS: Final = 50
 _EVENT_NAME = re.compile(r"[a-z][a-z_]{0,63}", re.ASCII)
 _MISSING: Final = object()
+
+Visibility = Literal["public", "private", "internal"]
+"""A repository's visibility as GitHub names it."""
+_VISIBILITIES: Final[dict[str, Visibility]] = {"public": "public", "private": "private", "internal": "internal"}
 
 
 class PayloadError(UserError):
@@ -39,7 +44,11 @@ class Actor:
 
 @dataclass(frozen=True)
 class PullRequestInfo:
-    """What envbot needs of a pull request in a ``pull_request`` payload."""
+    """What envbot needs of a pull request in a ``pull_request`` payload.
+
+    ``head_repository_deleted``: GitHub reports the head repository as null, so it is a fork that was deleted and
+    ``head_label`` (``owner:branch``) is all that still tells whose. ``state`` is None when the payload does not say.
+    """
 
     number: int
     head_ref: str
@@ -50,12 +59,18 @@ class PullRequestInfo:
     url: str | None = None
     author: Actor | None = None
     labels: tuple[str, ...] = ()
+    head_label: str | None = None
+    head_repository_deleted: bool = False
+    state: PullRequestState | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Event:
     repository: str | None = None
     sender: Actor | None = None
+    repository_visibility: Visibility | None = field(default=None, compare=False)
+    """From ``repository.visibility``, else ``repository.private``; None when the payload says neither. It describes
+    the repository, not what happened, so events compare equal whatever it says."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +204,7 @@ def _kind(value: object) -> str:
 class _Common(TypedDict):
     repository: str | None
     sender: Actor | None
+    repository_visibility: Visibility | None
 
 
 class _Reader:
@@ -275,8 +291,29 @@ class _Reader:
         name = self.optional_text("repository.name")
         return f"{owner}/{name}" if owner and name else None
 
+    def visibility(self) -> Visibility | None:
+        """Read leniently: a field of an unexpected type counts as not given, never as public or private."""
+        visibility = self.get("repository.visibility")
+        if isinstance(visibility, str) and visibility.lower() in _VISIBILITIES:
+            return _VISIBILITIES[visibility.lower()]
+        private = self.get("repository.private")
+        if isinstance(private, bool):
+            return "private" if private else "public"
+        return None
+
     def common(self) -> _Common:
-        return {"repository": self.repository(), "sender": self.actor("sender")}
+        return {
+            "repository": self.repository(),
+            "sender": self.actor("sender"),
+            "repository_visibility": self.visibility(),
+        }
+
+    def pull_request_state(self) -> PullRequestState | None:
+        state = self.get("pull_request.state")
+        merged_at = self.get("pull_request.merged_at")
+        if self.get("pull_request.merged") is True or (state == "closed" and isinstance(merged_at, str)):
+            return "merged"
+        return state if state in ("open", "closed") else None
 
     def pull_request(self) -> PullRequestInfo:
         if not isinstance(self.get("pull_request"), Mapping):
@@ -292,11 +329,14 @@ class _Reader:
             head_ref=self.text("pull_request.head.ref"),
             head_sha=self.optional_text("pull_request.head.sha"),
             head_repository=self.optional_text("pull_request.head.repo.full_name"),
+            head_label=label if isinstance(label := self.get("pull_request.head.label"), str) else None,
+            head_repository_deleted=self.get("pull_request.head.repo") is None,
             base_ref=self.optional_text("pull_request.base.ref"),
             title=self.optional_text("pull_request.title") or "",
             url=self.optional_text("pull_request.html_url"),
             author=self.actor("pull_request.user"),
             labels=names,
+            state=self.pull_request_state(),
         )
 
 

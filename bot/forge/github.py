@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import datetime as dt
 import hashlib
 import logging
+import re
+import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.github.com"
 _PAGE = 100
 _MAX_PAGES = 50
+_OBJECT_ID = re.compile(r"\A[0-9a-f]{40}\Z")
 
 
 class _CountingToken(Auth.Token):
@@ -73,6 +78,8 @@ class GitHubForge:
 
     The token is held only by PyGithub's auth object: it is never logged and never part of an error message.
     ``seconds_between_writes`` spaces mutating requests as GitHub asks of integrations (None: no spacing).
+    ``blob_cache`` is a folder of file contents by git blob SHA kept between runs; it is not trusted: a file is
+    used only when it hashes to its name, and written atomically.
     """
 
     def __init__(
@@ -110,7 +117,8 @@ class GitHubForge:
         )
         self._prefix = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
         # Reads are served from the last tree listing of a ref (until any write) and from blobs cached by SHA:
-        # a blob's SHA is its content's hash, so a cached blob never goes stale, in memory or on disk.
+        # a blob's SHA is its content's hash, so a cached blob never goes stale, in memory or on disk (where each
+        # file is hashed again before use: the disk cache may hold what another run left there).
         self._listings: dict[str, dict[str, str]] = {}
         self._blobs: dict[str, str] = {}
         self._blob_cache = blob_cache
@@ -271,9 +279,14 @@ class GitHubForge:
         self._call("POST", f"/statuses/{quote(sha, safe='')}", body=body)
         return wanted
 
-    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+    def upsert_comment(
+        self, number: int, marker: str, body: str, *, unless_posted_since: dt.datetime | None = None
+    ) -> Comment:
         text = marked_body(marker, body)
+        if unless_posted_since is not None:
+            return self._post_unless_recent(number, marker, text, unless_posted_since)
         mine = self._marked_comments(number, marker)
+        changed = not mine
         if not mine:
             _, made = self._call("POST", f"/issues/{number}/comments", body={"body": text})
             # Another run that found none either (or a retried POST whose first answer was lost) may have posted
@@ -284,9 +297,10 @@ class GitHubForge:
         keep, *duplicates = mine
         if keep.get("body") != text:
             _, keep = self._call("PATCH", f"/issues/comments/{keep['id']}", body={"body": text})
+            changed = True
         for extra in duplicates:
             self._call("DELETE", f"/issues/comments/{extra['id']}", allow=(404,))
-        return _comment(keep)
+        return _comment(keep, changed=changed)
 
     def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
         status, data = self._call(
@@ -322,17 +336,67 @@ class GitHubForge:
         """A blob's text by SHA: from memory, then the disk cache, then one request."""
         if sha in self._blobs:
             return self._blobs[sha]
-        cached = self._blob_cache / sha if self._blob_cache is not None else None
-        if cached is not None and cached.is_file():
-            text = cached.read_text(encoding="utf-8")
-        else:
+        text = self._cached_blob(sha)
+        if text is None:
             _, blob = self._call("GET", f"/git/blobs/{sha}")
             text = _decode(blob.get("content") or "", path)
-            if cached is not None:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(text, encoding="utf-8")
+            self._cache_blob(sha, text)
         self._blobs[sha] = text
         return text
+
+    def _cache_file(self, sha: str) -> Path | None:
+        """Where the disk cache keeps blob ``sha``; None without a cache, or for a name that is no object ID."""
+        if self._blob_cache is None or not _OBJECT_ID.match(sha):
+            return None
+        return self._blob_cache / sha
+
+    def _cached_blob(self, sha: str) -> str | None:
+        """The cached text of blob ``sha`` when its file hashes to that SHA, else None (a miss).
+
+        The cache is restored from other runs (``actions/cache`` restore-keys), so it is untrusted: a file whose
+        content is not the blob (planted, truncated, damaged) is deleted and the blob fetched again. A cache
+        that cannot be read is a miss too, never an error.
+        """
+        cached = self._cache_file(sha)
+        if cached is None:
+            return None
+        try:
+            data = cached.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("envbot: blob cache %s unreadable (%s); fetching from GitHub", cached, type(exc).__name__)
+            return None
+        if _git_blob_id(data) == sha:
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # the blob itself is not text: fetching it reports that as GitHub's answer does
+        else:
+            log.warning("envbot: blob cache %s does not hold blob %s; dropped, fetching from GitHub", cached, sha)
+            with contextlib.suppress(OSError):
+                cached.unlink()
+        return None
+
+    def _cache_blob(self, sha: str, text: str) -> None:
+        """Keep ``text`` as blob ``sha`` on disk, atomically (a temporary file renamed into place), when it is
+        that blob; a cache that cannot be written is skipped with a warning."""
+        cached = self._cache_file(sha)
+        data = text.encode("utf-8")
+        if cached is None or _git_blob_id(data) != sha:
+            return
+        temporary: Path | None = None
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=cached.parent, prefix=f".{sha}.", suffix=".tmp", delete=False) as f:
+                temporary = Path(f.name)
+                f.write(data)
+            temporary.replace(cached)
+        except OSError as exc:
+            log.warning("envbot: cannot write the blob cache %s (%s); continuing without it", cached, exc.strerror)
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
 
     def _branch(self, name: str) -> _Branch | None:
         status, data = self._call("GET", f"/branches/{quote(name)}", allow=(404,))
@@ -415,14 +479,31 @@ class GitHubForge:
         result: dict[str, Any] = data
         return result
 
-    def _marked_comments(self, number: int, marker: str) -> list[dict[str, Any]]:
-        """The pull request's comments that carry ``marker`` AND were written by envbot, oldest first.
+    def _post_unless_recent(self, number: int, marker: str, text: str, since: dt.datetime) -> Comment:
+        """``upsert_comment`` with ``unless_posted_since``: one listing when a recent reply exists, else a post."""
+        recent = self._marked_comments(number, marker, since=since)
+        if recent:
+            return _comment(recent[-1], changed=False)
+        _, made = self._call("POST", f"/issues/{number}/comments", body={"body": text})
+        # Two runs at once may both have found none and posted: the oldest stays, the later ones go.
+        keep, *later = self._marked_comments(number, marker, since=since) or [made]
+        for extra in later:
+            self._call("DELETE", f"/issues/comments/{extra['id']}", allow=(404,))
+        return _comment(keep, changed=keep["id"] == made["id"])
+
+    def _marked_comments(self, number: int, marker: str, *, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """The pull request's comments that carry ``marker`` AND were written by envbot, oldest first (with
+        ``since``: only those GitHub created at or after it).
 
         Anyone can type the marker; only a bot account (GitHub Apps, ``github-actions[bot]``) or the configured
         ``comment_author`` counts, so a person's look-alike is never adopted, edited or deleted.
         """
         found = (
-            c for c in self._comments(number) if has_marker(c.get("body") or "", marker) and self._written_by_us(c)
+            c
+            for c in self._comments(number, since)
+            if has_marker(c.get("body") or "", marker)
+            and self._written_by_us(c)
+            and (since is None or _posted_since(c, since))
         )
         return sorted(found, key=lambda c: c["id"])
 
@@ -432,11 +513,13 @@ class GitHubForge:
             return bool(user.get("login") == self._comment_author)
         return bool(user.get("type") == "Bot")
 
-    def _comments(self, number: int) -> list[dict[str, Any]]:
+    def _comments(self, number: int, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """The pull request's comments (with ``since``: those updated since, which includes every one created since)."""
         found: list[dict[str, Any]] = []
+        window = {} if since is None else {"since": _iso(since)}
         for page in range(1, _MAX_PAGES + 1):
             status, batch = self._call(
-                "GET", f"/issues/{number}/comments", params={"per_page": _PAGE, "page": page}, allow=(404,)
+                "GET", f"/issues/{number}/comments", params={**window, "per_page": _PAGE, "page": page}, allow=(404,)
             )
             if status == 404:
                 raise ForgeNotFoundError(f"no pull request #{number} in {self.repository}")
@@ -523,7 +606,11 @@ def _normalize(changes: Sequence[FileChange]) -> dict[str, str | None]:
 
 def _blob_sha(text: str) -> str:
     """The git object ID of a blob holding ``text`` (UTF-8), as GitHub names the blob it stores for it."""
-    data = text.encode("utf-8")
+    return _git_blob_id(text.encode("utf-8"))
+
+
+def _git_blob_id(data: bytes) -> str:
+    """The git object ID of a blob of ``data``: SHA-1 over ``blob <length>\\0`` and the bytes."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
@@ -550,8 +637,36 @@ def _pull(data: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
         mergeable=mergeable if isinstance(mergeable, bool) else None,
         url=data.get("html_url") or "",
         head_repository=(data["head"].get("repo") or {}).get("full_name"),
+        head_label=data["head"].get("label"),
+        head_repository_deleted="repo" in data["head"] and data["head"]["repo"] is None,
     )
 
 
-def _comment(data: dict[str, Any]) -> Comment:
-    return Comment(id=data["id"], body=data.get("body") or "", url=data.get("html_url") or "")
+def _comment(data: dict[str, Any], *, changed: bool = True) -> Comment:
+    return Comment(
+        id=data["id"],
+        body=data.get("body") or "",
+        url=data.get("html_url") or "",
+        created_at=_timestamp(data.get("created_at")),
+        changed=changed,
+    )
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """GitHub's ``2026-03-09T10:20:03Z`` as an aware datetime; None when absent or unreadable."""
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _iso(when: dt.datetime) -> str:
+    """An instant as GitHub's query parameters take it (UTC, whole seconds, rounded down)."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _posted_since(comment: dict[str, Any], since: dt.datetime) -> bool:
+    """Whether GitHub created ``comment`` at or after ``since`` (a comment without a readable time is not)."""
+    created = _timestamp(comment.get("created_at"))
+    return created is not None and created >= since

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 
 import git
 
+from bot.clock import Clock, utc_now
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
     CombinedStatus,
@@ -81,6 +82,17 @@ class _Update:
     old: str | None  # None: the ref must not exist
 
 
+def _created(comment: Mapping[str, Any]) -> dt.datetime | None:
+    """When a stored comment was posted (None for comments recorded before comments had a time)."""
+    when = comment.get("created_at")
+    return dt.datetime.fromisoformat(when) if isinstance(when, str) else None
+
+
+def _posted_since(comment: Mapping[str, Any], since: dt.datetime) -> bool:
+    created = _created(comment)
+    return created is not None and created >= since
+
+
 def _jitter() -> None:
     """A short random pause after a lost compare-and-swap, so racing writers do not collide again in step."""
     time.sleep(random.uniform(0, 0.05))  # noqa: S311 - jitter, not cryptography
@@ -101,7 +113,7 @@ class LocalForge:
     one atomic transaction. The committer identity is set explicitly: no git configuration is needed.
 
     For a URL, objects are built in a private bare mirror (``cache_dir``, a temporary folder by default) that
-    is fetched before every call.
+    is fetched before every call. ``clock`` stamps each comment with the time it is posted.
     """
 
     def __init__(
@@ -111,9 +123,11 @@ class LocalForge:
         cache_dir: Path | None = None,
         identity: tuple[str, str] = ("envbot", "envbot@localhost"),
         default_permission: Permission = Permission.NONE,
+        clock: Clock = utc_now,
     ) -> None:
         self.location = str(location)
         self.default_permission = default_permission
+        self._clock = clock
         name, email = identity
         self._env = {
             "GIT_AUTHOR_NAME": name,
@@ -315,23 +329,33 @@ class LocalForge:
         self._transact(change, f"status {context} on {sha[:12]}")
         return wanted
 
-    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+    def upsert_comment(
+        self, number: int, marker: str, body: str, *, unless_posted_since: dt.datetime | None = None
+    ) -> Comment:
         text = marked_body(marker, body)
+        now = self._clock().isoformat()
 
-        def change(state: _State) -> int:
+        def change(state: _State) -> tuple[dict[str, Any], bool]:
             record = self._record(state, number)
             comments = record["comments"]
             mine = [c for c in comments if has_marker(c["body"], marker)]
-            if mine and mine[0]["body"] == text and len(mine) == 1:
-                return int(mine[0]["id"])
-            keep = mine[0]["id"] if mine else state.next_id("comment")
+            if unless_posted_since is not None:
+                recent = [c for c in mine if _posted_since(c, unless_posted_since)]
+                if recent:
+                    return recent[-1], False
+                mine = []  # earlier replies stay: a new one is posted below them
+            elif mine and mine[0]["body"] == text and len(mine) == 1:
+                return mine[0], False
+            kept = {"id": mine[0]["id"] if mine else state.next_id("comment"), "body": text}
+            kept["created_at"] = mine[0].get("created_at") if mine else now
             rest = [c for c in comments if c not in mine]
-            kept = [{"id": keep, "body": text}]
-            state.write(f"pulls/{number}.json", {**record, "comments": sorted(rest + kept, key=lambda c: c["id"])})
-            return int(keep)
+            state.write(f"pulls/{number}.json", {**record, "comments": sorted([*rest, kept], key=lambda c: c["id"])})
+            return kept, True
 
-        cid = self._transact(change, f"comment on #{number}")
-        return Comment(id=cid, body=text)
+        kept, changed = self._transact(change, f"comment on #{number}")
+        return Comment(
+            id=int(kept["id"]), body=text if changed else kept["body"], created_at=_created(kept), changed=changed
+        )
 
     def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
         if method not in ("merge", "squash"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from dataclasses import dataclass
@@ -90,6 +91,10 @@ class PullRequest:
     url: str = ""
     head_repository: str | None = None
     """``owner/name`` the head branch lives in (a fork's, for a pull request from a fork); None when unknown."""
+    head_label: str | None = None
+    """GitHub's ``owner:branch`` label of the head; once a fork is deleted, the only trace of whose it was."""
+    head_repository_deleted: bool = False
+    """True when GitHub reports the head repository as null: the pull request's fork was deleted."""
 
 
 @dataclass(frozen=True)
@@ -121,11 +126,17 @@ class CombinedStatus:
 
 @dataclass(frozen=True)
 class Comment:
-    """A bot comment on a pull request; ``body`` is the text stored, marker line included."""
+    """A bot comment on a pull request; ``body`` is the text stored, marker line included.
+
+    ``created_at`` is when the forge says it was posted (no edit moves it); ``changed`` is False when the call that
+    returned it wrote nothing.
+    """
 
     id: int
     body: str
     url: str = ""
+    created_at: dt.datetime | None = None
+    changed: bool = True
 
 
 class MergeOutcome(enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -88,11 +89,19 @@ class Forge(Protocol):
         """
         ...
 
-    def upsert_comment(self, number: int, marker: str, body: str) -> Comment:
+    def upsert_comment(
+        self, number: int, marker: str, body: str, *, unless_posted_since: dt.datetime | None = None
+    ) -> Comment:
         """The one comment on pull request ``number`` that starts with the hidden marker ``<!-- marker -->``.
 
         Edited in place when its text differs, created when missing; duplicates (left by an earlier crash or a
         retried request) are deleted so that exactly one remains. The stored body is the marker line + ``body``.
+        Only comments envbot wrote count: a person's comment that starts with the marker is never touched.
+
+        With ``unless_posted_since``, a reply said at most once a while: when a marked comment was created at or
+        after that instant (by the forge's clock, which no edit moves), nothing is written and the newest is
+        returned (``changed`` False); otherwise a new marked comment is posted below the others, which stay.
+        Two calls at once post one.
         """
         ...
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.forge.model import StatusState
+from bot.forge.model import MAX_STATUS_DESCRIPTION, StatusState
 from bot.reconcile.model import Phase
-from bot.report.status import StatusRow, since_text
+from bot.report.status import StatusRow, pull_request_markdown, since_text
 from bot.report.text import render_text
+from bot.report.untrusted import Markdown, plain_data
 
 PHASE_ICONS = {
     Phase.READY: "✅",
@@ -28,8 +29,15 @@ def status_context(environment: str) -> str:
 
 
 def status_comment(row: StatusRow, now: dt.datetime) -> str:
-    since = since_text(row.since, now) if row.since else ""
-    return render_text("status_comment.md.j2", row=row, since=since, icon=PHASE_ICONS.get(row.phase, "⏳"))
+    """The sticky comment's markdown: envbot's own words around the row's data (``bot/report/untrusted.py``)."""
+    return render_text(
+        "status_comment.md.j2",
+        row=row,
+        phase=Markdown(row.phase.value),
+        since=Markdown(since_text(row.since, now)) if row.since else "",
+        icon=Markdown(PHASE_ICONS.get(row.phase, "⏳")),
+        pull_requests=[pull_request_markdown(pr) for pr in row.pull_requests],
+    )
 
 
 def commit_state(phase: Phase) -> StatusState:
@@ -41,4 +49,5 @@ def commit_state(phase: Phase) -> StatusState:
 
 
 def commit_description(row: StatusRow) -> str:
-    return f"{row.phase.value}: {row.waiting_on}"
+    """The commit status description: plain text on one line, no mention, within GitHub's 140 characters."""
+    return plain_data(f"{row.phase.value}: {row.waiting_on}", MAX_STATUS_DESCRIPTION)

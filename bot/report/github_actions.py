@@ -1,13 +1,18 @@
-"""What envbot tells GitHub Actions: step outputs, the job summary and error annotations (files named by env vars)."""
+"""What envbot tells GitHub Actions: step outputs, the job summary, error annotations and log text that is data."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bot.report.status import StatusRow
+from bot.report.untrusted import JOINER, REPLACEMENT, hidden
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+"""Where the Actions runner starts a new line of the log (and so a possible workflow command)."""
 
 
 def _append(variable: str, text: str, environ: Mapping[str, str]) -> bool:
@@ -43,8 +48,36 @@ def _escape_property(text: str) -> str:
 
 
 def error_annotation(title: str, message: str) -> str:
-    """A workflow command line that shows ``message`` as an error annotation on the run."""
-    return f"::error title={_escape_property(title)}::{_escape_data(message)}"
+    """A workflow command line that shows ``message`` as an error annotation on the run.
+
+    Escaped as the runner unescapes it, so the whole annotation is one line whose title ends at the first ``::``;
+    both go through ``log_text`` first, so not even the older ``##[command]`` form can be read inside them.
+    """
+    return f"::error title={_escape_property(log_text(title))}::{_escape_data(log_text(message))}"
+
+
+def log_text(text: str) -> str:
+    """``text`` for the job log with nothing in it the runner takes as a workflow command; it reads the same.
+
+    The runner reads ``::command::`` at the start of a line (after blanks) and the older ``##[command]`` anywhere in
+    a line. So in every line ``##[`` gets an invisible joiner inside it, a line starting with ``::`` one between the
+    colons, and other control or invisible characters (which could hide or reorder text) become ``�``. Used for every
+    line envbot logs; its own annotations (``error_annotation``) are written past it.
+    """
+    lines = []
+    for line in _LINE_BREAK.split(text):
+        line = "".join(REPLACEMENT if hidden(char) and char != "\t" else char for char in line)
+        line = line.replace("##[", "##" + JOINER + "[")
+        blanks = len(line) - len(line.lstrip())
+        if line.startswith("::", blanks):
+            line = line[: blanks + 1] + JOINER + line[blanks + 1 :]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def data_log(write: Callable[[str], None]) -> Callable[[str], None]:
+    """A log that writes everything through ``log_text``: what it is given may hold data."""
+    return lambda text: write(log_text(text))
 
 
 def outputs_for(rows: Sequence[StatusRow]) -> dict[str, str]:

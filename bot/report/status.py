@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,13 @@ from typing import Any
 from bot.cluster.verdicts import format_duration
 from bot.reconcile.act import Outcome
 from bot.reconcile.model import Decision, Phase
+from bot.report.untrusted import Markdown, markdown_data
+
+OWN_PULL_REQUEST = re.compile(
+    r"(?:platform|apps) https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+ \([a-z-]+\)"
+)
+"""A line of ``describe_outcome`` naming a pull request envbot opened by its web address: markdown of its own, so
+GitHub links the address. Any other line is data."""
 
 PHASE_STYLES = {
     Phase.READY: "green",
@@ -61,6 +69,11 @@ def status_row(decision: Decision, outcomes: Sequence[Outcome] = ()) -> StatusRo
     )
 
 
+def pull_request_markdown(line: str) -> Markdown:
+    """A pull request line for a comment or summary: its address linked when it has exactly envbot's shape."""
+    return Markdown(line) if OWN_PULL_REQUEST.fullmatch(line) else markdown_data(line)
+
+
 def since_text(since: dt.datetime | None, now: dt.datetime) -> str:
     return f"{format_duration(now - since)} ago" if since is not None else "-"
 
@@ -76,7 +89,7 @@ def status_table(rows: Iterable[StatusRow], now: dt.datetime) -> Any:
     for row in rows:
         style = PHASE_STYLES.get(row.phase, "cyan")
         table.add_row(
-            row.environment,
+            escape(row.environment),
             f"[{style}]{row.phase.value}[/{style}]",
             since_text(row.since, now),
             escape(row.waiting_on),
@@ -86,19 +99,19 @@ def status_table(rows: Iterable[StatusRow], now: dt.datetime) -> Any:
 
 
 def summary_markdown(rows: Sequence[StatusRow], now: dt.datetime, headline: str) -> str:
-    """The Actions job summary: a headline and the status table in Markdown."""
+    """The Actions job summary: envbot's ``headline`` and the status table in Markdown, the rows' text as data."""
     from bot.report.text import render_text
 
     return render_text(
         "job_summary.md.j2",
-        headline=headline,
+        headline=Markdown(headline),
         rows=[
             {
                 "environment": row.environment,
-                "phase": row.phase.value,
-                "since_text": since_text(row.since, now),
+                "phase": Markdown(row.phase.value),
+                "since_text": Markdown(since_text(row.since, now)),
                 "waiting_on": row.waiting_on,
-                "pull_requests": row.pull_requests,
+                "pull_requests": [pull_request_markdown(pr) for pr in row.pull_requests],
             }
             for row in rows
         ],

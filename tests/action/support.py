@@ -220,6 +220,7 @@ def make_world(
         fake = FakeGitHub(repository=repository).install(mock)
         fake.seed({"README.md": "app\n"})
         world = ActionWorld(root, fake, config_path, mock=mock)
+        fake.clock = world.clock  # GitHub stamps comments with the world's time
         yield world
         assert fake.violations == []
         assert TOKEN not in world.everything_said()

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.errors import UserError
 from bot.events.commands import help_text
 from tests.action.conftest import OpenWorld
-from tests.action.support import ActionWorld
+from tests.action.support import ActionWorld, default_events
 from tests.webhooks import payload, repository_of
 
 COMMENT = "issue_comment/created-on-pull-request"
@@ -256,3 +257,72 @@ def test_rerunning_the_same_events_keeps_one_sticky_comment_and_one_reply(world:
     assert len(world.comments(PR)) == 2
     # The second provision found everything in place: one infrastructure pull request, merged once.
     assert [c.body["state"] for c in world.fake.calls if c.operation == "repos/create-commit-status"] == ["pending"]
+
+
+# -- closed and merged pull requests -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("merged", "state"), [(False, "closed"), (True, "merged")])
+def test_provision_on_a_closed_pull_request_gets_one_reply_and_writes_nothing(
+    world: ActionWorld, merged: bool, state: str
+) -> None:
+    world.close_pull_request(PR, merged=merged)
+    before = world.gitops_refs()
+
+    assert world.handle("issue_comment", on_pr("/provision rds-postgres")) == 0, world.logs
+
+    stickies, (reply,) = by_kind(world)
+    assert stickies == []
+    assert reply.endswith(
+        f"`/provision rds-postgres` was not carried out: pull request #{PR} is {state}, and envbot provisions"
+        " environments only for open pull requests. `/destroy` still removes its environment."
+    )
+    assert world.gitops_refs() == before
+    assert world.writes() == ["POST issues/create-comment"]
+
+
+def test_destroy_and_status_still_work_on_a_merged_pull_request(world: ActionWorld) -> None:
+    assert world.handle("issue_comment", on_pr("/provision")) == 0, world.logs
+    world.close_pull_request(PR, merged=True)
+
+    assert world.handle("issue_comment", on_pr("/status")) == 0, world.logs
+    assert world.handle("issue_comment", on_pr("/destroy")) == 0, world.logs
+
+    assert f"envbot: destroying {ENV}: /destroy by {USER}" in world.logs
+    deletion = record(world)["deletion"]
+    assert isinstance(deletion, dict) and deletion["requestedBy"] == USER
+    assert by_kind(world)[1] == []  # no reply: both commands ran
+
+
+# -- events.permission: read on a public repository --------------------------------------------------------------------
+
+
+def read_world(open_world: OpenWorld) -> ActionWorld:
+    world = open_world(REPO, default_events(REPO, permission="read"))
+    world.add_pull_request(PR, ENV)
+    world.fake.grant(USER, "read")
+    return world
+
+
+def test_read_permission_on_a_public_repository_is_a_config_error_and_nothing_runs(open_world: OpenWorld) -> None:
+    world = read_world(open_world)
+    document = on_pr("/status")
+    assert (document["repository"]["private"], document["repository"]["visibility"]) == (False, "public")
+    before = world.gitops_refs()
+
+    with pytest.raises(UserError, match=r"events\.permission: read .*acme/shop is public") as raised:
+        world.handle("issue_comment", document)
+
+    assert "\n" not in str(raised.value)
+    assert world.fake.calls == []  # not even the permission look-up
+    assert world.gitops_refs() == before
+
+
+def test_read_permission_on_a_private_repository_lets_a_reader_ask_for_status(open_world: OpenWorld) -> None:
+    world = read_world(open_world)
+
+    document = on_pr("/status", repository__private=True, repository__visibility="private")
+    assert world.handle("issue_comment", document) == 0, world.logs
+
+    assert world.logs[-1].startswith(f"envbot: {ENV}: ")
+    assert by_kind(world)[1] == []

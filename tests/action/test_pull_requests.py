@@ -3,6 +3,7 @@ configured label provisions. The payloads are our own: #42 of acme/shop from ``f
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from tests.action.conftest import OpenWorld
@@ -123,3 +124,31 @@ def test_closed_unmerged_destroys_when_configured(open_world: OpenWorld) -> None
     assert isinstance(deletion, dict) and deletion["requestedBy"] == AUTHOR
     (comment,) = status_comments(world, PR)
     assert f"`{BRANCH}` · Deleting" in comment
+
+
+@pytest.mark.parametrize(
+    ("changes", "state"),
+    [
+        ({"pull_request__state": "closed"}, "closed"),
+        ({"pull_request__state": "closed", "pull_request__merged": True}, "merged"),
+    ],
+)
+def test_the_provision_label_on_a_closed_pull_request_gets_one_reply_and_writes_nothing(
+    open_world: OpenWorld, changes: dict[str, object], state: str
+) -> None:
+    world = open_world(REPO)
+    world.add_pull_request(PR, BRANCH)
+    world.close_pull_request(PR, merged=state == "merged")
+    world.fake.grant(AUTHOR, "write")
+    before = world.gitops_refs()
+
+    assert world.handle("pull_request", payload(LABELED, **changes)) == 0, world.logs
+
+    (reply,) = world.comments(PR)
+    assert reply.endswith(
+        f"`label envbot:provision on pull request #{PR}` was not carried out: pull request #{PR} is {state}, and"
+        " envbot provisions environments only for open pull requests. `/destroy` still removes its environment."
+    )
+    assert world.gitops_refs() == before
+    assert world.writes() == ["POST issues/create-comment"]
+    assert world.fake.statuses == {}

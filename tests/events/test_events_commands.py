@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from bot.catalog.model import Parameter, ParameterType
 from bot.events.commands import (
     MAX_ARGUMENTS,
+    MAX_BODY,
     MAX_LINE,
     REGISTRY,
     Command,
@@ -283,27 +283,30 @@ def test_exactly_the_argument_limit_is_fine() -> None:
 # -- hostile sizes stay cheap ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "x" * 10_000_000,
-        "\n" * 2_000_000,
-        "/" * 1_000_000,
-        "/provision " + '"' * 500_000,
-        "/provision " + "'a" * 300_000,
-        "/provision " + "a=" * 300_000,
-        "```\n" * 300_000,
-        "<!--" * 500_000,
-        "> " * 1_000_000 + "/destroy",
-        "- " * 1_000_000 + "```",
-        ("a" * 70_000) + "\n/destroy",
-    ],
-)
-def test_huge_bodies_are_cheap(body: str) -> None:
-    started = time.perf_counter()
+HOSTILE_BODIES = [
+    "x" * 10_000_000,
+    "\n" * 2_000_000,
+    "/" * 1_000_000,
+    "/provision " + '"' * 500_000,
+    "/provision " + "'a" * 300_000,
+    "/provision " + "a=" * 300_000,
+    "```\n" * 300_000,
+    "<!--" * 500_000,
+    "> " * 1_000_000 + "/destroy",
+    "- " * 1_000_000 + "```",
+    ("a" * 70_000) + "\n/destroy",
+]
+"""Comment bodies built to be expensive; ``benchmarks/parsing.py`` times the parser on them."""
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
+def test_huge_bodies_are_read_only_up_to_the_limit(body: str) -> None:
+    """Whatever follows the first MAX_BODY characters changes nothing: the work is bounded by the limit, not the
+    body (the time it takes is a benchmark figure, never a test's)."""
     result = parse_comment(body)
-    assert time.perf_counter() - started < 0.5
     assert isinstance(result, Ignore | Reply)
+    assert result == parse_comment(body[:MAX_BODY])
+    assert parse_comment(body[:MAX_BODY] + "\n/destroy" * 1000) == result
 
 
 def test_only_the_first_64k_characters_are_read() -> None:

@@ -188,15 +188,11 @@ def test_fork_pull_requests_get_their_own_environment() -> None:
     assert labeled.origin == PR_ORIGIN_42  # the branch as GitHub names it; the environment name tells the fork
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot bug: with head.repo null (the fork was deleted) the pull request is taken for the repository's own"
-    " feature-login, so closing it destroys that branch's environment; head.label / head.user still name the fork",
-)
 def test_a_pull_request_whose_fork_was_deleted_never_touches_the_same_named_branch_environment() -> None:
     intent = own(PR_FORK_DELETED, EventsConfig(destroy_on_close_unmerged=True))
     assert isinstance(intent, Destroy)
-    assert intent.environment_name != "feature-login"
+    assert intent.environment_name == environment_name("mallory:feature-login") != "feature-login"
+    assert (intent.requested_by, intent.pr_number) == ("omar", 58)  # omar closed it
 
 
 def test_other_labels_are_ignored() -> None:

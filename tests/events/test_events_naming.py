@@ -185,3 +185,40 @@ def test_forks_are_named_apart_from_the_repository_own_branches() -> None:
     assert source_branch("feature/x", "mallory/app", "acme/app") == "mallory:feature/x"
     assert environment_name(source_branch("feature-x", "mallory/app", "acme/app")) != environment_name("feature-x")
     assert environment_name(source_branch("main", "mallory/app", "acme/app")) != "main"
+
+
+def test_a_deleted_fork_is_named_after_its_owner_from_the_head_label() -> None:
+    gone = source_branch(
+        "feature-login", None, "acme/shop", head_label="mallory:feature-login", head_repository_deleted=True
+    )
+    assert gone == source_branch("feature-login", "mallory/shop", "acme/shop") == "mallory:feature-login"
+    assert source_branch(
+        "feature-login", None, None, head_label="mallory:feature-login", head_repository_deleted=True
+    ) == (
+        "mallory:feature-login"
+    )  # the base repository does not matter: a deleted head repository is never the base's own
+    same_owner = source_branch("x", None, "acme/shop", head_label="acme:x", head_repository_deleted=True)
+    assert same_owner == "acme:x" != "x"
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        None,
+        "",
+        "feature-login",  # no owner part
+        ":feature-login",
+        "mallory:other-branch",  # names another branch than head.ref
+        "ghost:feature-login",  # GitHub's placeholder for every deleted account: shared by all of them
+        "Ghost:feature-login",
+        "mal lory:feature-login",
+        "mallory/shop:feature-login",
+    ],
+)
+def test_a_deleted_fork_whose_owner_is_unknown_has_no_source_branch(label: str | None) -> None:
+    assert source_branch("feature-login", None, "acme/shop", head_label=label, head_repository_deleted=True) is None
+
+
+def test_the_head_label_changes_nothing_while_the_head_repository_is_known() -> None:
+    assert source_branch("feature/x", "acme/app", "acme/app", head_label="acme:feature/x") == "feature/x"
+    assert source_branch("feature/x", head_label="mallory:feature/x") == "feature/x"  # no head.repo at all: legacy

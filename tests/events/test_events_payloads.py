@@ -120,6 +120,62 @@ def test_pull_request_whose_fork_was_deleted_has_no_head_repository() -> None:
     assert event.pull_request.head_repository is None
 
 
+def test_a_deleted_fork_is_told_apart_from_a_payload_without_head_repo() -> None:
+    deleted = load_event("pull_request", path_of(PR_FORK_DELETED))
+    assert isinstance(deleted, PullRequestClosed)
+    assert (deleted.pull_request.head_repository_deleted, deleted.pull_request.head_label) == (
+        True,
+        "mallory:feature-login",
+    )
+    own = parse_event("pull_request", payload(PR_MERGED))
+    assert isinstance(own, PullRequestClosed)
+    assert (own.pull_request.head_repository_deleted, own.pull_request.head_label) == (False, "acme:feature-login")
+    old = parse_event("pull_request", _drop(payload(PR_MERGED), "pull_request.head.repo"))
+    assert isinstance(old, PullRequestClosed)
+    assert (old.pull_request.head_repository, old.pull_request.head_repository_deleted) == (None, False)
+    odd_label = parse_event("pull_request", payload(PR_FORK_DELETED, pull_request__head__label=7))
+    assert isinstance(odd_label, PullRequestClosed) and odd_label.pull_request.head_label is None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "changes", "state"),
+    [
+        (PR_LABELED, {}, "open"),
+        (PR_CLOSED, {}, "closed"),
+        (PR_MERGED, {}, "merged"),
+        (PR_LABELED, {"pull_request__state": "closed"}, "closed"),
+        (PR_LABELED, {"pull_request__state": "closed", "pull_request__merged": True}, "merged"),
+        (PR_MERGED, {"pull_request__merged": None}, "merged"),  # old payloads: merged_at tells
+        (PR_LABELED, {"pull_request__state": None}, None),
+        (PR_LABELED, {"pull_request__state": "draft"}, None),
+    ],
+)
+def test_the_pull_request_state_is_read(scenario: str, changes: dict[str, Any], state: str | None) -> None:
+    event = parse_event("pull_request", payload(scenario, **changes))
+    assert isinstance(event, PullRequestClosed | PullRequestLabeled)
+    assert event.pull_request.state == state
+
+
+@pytest.mark.parametrize(
+    ("changes", "visibility"),
+    [
+        ({}, "public"),
+        ({"repository__visibility": "private", "repository__private": True}, "private"),
+        ({"repository__visibility": "internal", "repository__private": True}, "internal"),
+        ({"repository__visibility": None, "repository__private": True}, "private"),
+        ({"repository__visibility": None, "repository__private": False}, "public"),
+        ({"repository__visibility": "PUBLIC", "repository__private": True}, "public"),
+        ({"repository__visibility": None, "repository__private": None}, None),
+        ({"repository__visibility": 3, "repository__private": "yes"}, None),
+        ({"repository": None}, None),
+    ],
+)
+@pytest.mark.parametrize("scenario", [PR_LABELED, PR_COMMENT, BRANCH_CREATE, DISPATCH])
+def test_the_repository_visibility_is_read(scenario: str, changes: dict[str, Any], visibility: str | None) -> None:
+    event = parse_event(event_name_of(scenario), payload(scenario, **changes))
+    assert event.repository_visibility == visibility
+
+
 def test_pull_request_labeled() -> None:
     event = load_event("pull_request", path_of(PR_LABELED))
     assert isinstance(event, PullRequestLabeled)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime as dt
 import functools
 import hashlib
 import itertools
@@ -33,6 +34,8 @@ _SPEC_URI = "urn:github-openapi"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FAKE_NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""The fake's time when a test gives it no clock (comments are stamped with it)."""
 
 
 class SpecViolationError(AssertionError):
@@ -401,7 +404,8 @@ class FakeGitHub:
     comments, labels, statuses and collaborator permissions, kept in memory.
 
     ``api`` is the description every request is checked against: the project's own by default,
-    ``upstream_api()`` (GitHub's OpenAPI file) in the conformance tier."""
+    ``upstream_api()`` (GitHub's OpenAPI file) in the conformance tier. ``clock`` is GitHub's time, which stamps
+    each comment's ``created_at`` and ``updated_at`` (a test hands in its own clock to move it)."""
 
     repository: str = "acme/platform"
     base_url: str = "https://api.github.com"
@@ -420,6 +424,7 @@ class FakeGitHub:
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _stamp: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     api: RestApi = field(default_factory=own_api, repr=False, compare=False)
+    clock: Callable[[], dt.datetime] = field(default=lambda: FAKE_NOW, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.prefix = urlsplit(self.base_url).path.rstrip("/")
@@ -823,20 +828,38 @@ class FakeGitHub:
         url = f"{self.html}/pull/{c['issue']}#issuecomment-{c['id']}"
         author = c.get("author", "envbot[bot]")
         user = {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"}
-        return {"id": c["id"], "body": c["body"], "html_url": url, "user": user}
+        times = {key: c[key].strftime("%Y-%m-%dT%H:%M:%SZ") for key in ("created_at", "updated_at")}
+        return {"id": c["id"], "body": c["body"], "html_url": url, "user": user, **times}
 
     def op_issues_list_comments(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
         self._pull(p["issue_number"])
+        since = dt.datetime.fromisoformat(q["since"]) if "since" in q else None  # GitHub: last updated since
         found = sorted(
-            (c for c in self.comments.values() if c["issue"] == int(p["issue_number"])), key=lambda c: c["id"]
+            (
+                c
+                for c in self.comments.values()
+                if c["issue"] == int(p["issue_number"]) and (since is None or c["updated_at"] >= since)
+            ),
+            key=lambda c: c["id"],
         )
         size, page = int(q.get("per_page", 30)), int(q.get("page", 1))
         return 200, [self._comment_json(c) for c in found[(page - 1) * size : page * size]]
 
-    def add_comment(self, number: int, body: str, author: str = "envbot[bot]") -> int:
-        """Post a comment as ``author`` (tests plant a crashed run's duplicates, or a person's look-alikes)."""
+    def add_comment(
+        self, number: int, body: str, author: str = "envbot[bot]", *, created_at: dt.datetime | None = None
+    ) -> int:
+        """Post a comment as ``author`` (tests plant a crashed run's duplicates, or a person's look-alikes), at
+        ``created_at`` (default: the fake's clock)."""
         cid = 1000 + next(self._ids)
-        self.comments[cid] = {"id": cid, "issue": number, "body": body, "author": author}
+        at = created_at or self.clock()
+        self.comments[cid] = {
+            "id": cid,
+            "issue": number,
+            "body": body,
+            "author": author,
+            "created_at": at,
+            "updated_at": at,
+        }
         return cid
 
     def op_issues_create_comment(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
@@ -849,6 +872,7 @@ class FakeGitHub:
         if c is None:
             raise ReplyError(404, "Not Found")
         c["body"] = b["body"]
+        c["updated_at"] = self.clock()
         return 200, self._comment_json(c)
 
     def op_issues_delete_comment(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from manual_clock import ManualClock
 
 from bot.forge.local import LocalForge
 from tests.fakes.github_api import FakeGitHub, RestApi, own_api, upstream_api
@@ -32,11 +33,11 @@ def httpserver_listen_address() -> tuple[str, int]:
 
 
 @contextmanager
-def seeded_fake(api: RestApi) -> Iterator[FakeGitHub]:
+def seeded_fake(api: RestApi, clock: ManualClock | None = None) -> Iterator[FakeGitHub]:
     """The GitHub fake on ``responses``, seeded with ``SEED`` on main; fails the test on any request ``api`` refuses
-    and on any answer it contradicts."""
+    and on any answer it contradicts. ``clock`` is GitHub's time (a fixed instant by default)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake = FakeGitHub(api=api).install(mock)
+        fake = FakeGitHub(api=api, clock=clock or ManualClock()).install(mock)
         fake.seed(SEED)
         yield fake
         assert fake.violations == []
@@ -54,11 +55,12 @@ def github_fake() -> Iterator[FakeGitHub]:
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     """The same scenario against GitHubForge (on the fake, which checks each request against the project's own
     description, or, in the conformance tier, against GitHub's OpenAPI description) and LocalForge (on a bare
-    repository)."""
+    repository); both keep time by one manual clock (``harness.clock``)."""
+    clock = ManualClock()
     if request.param == "local":
         bare = make_bare_repo(tmp_path, SEED)
-        with LocalForge(bare) as forge:
-            yield LocalHarness(bare, forge)
+        with LocalForge(bare, clock=clock) as forge:
+            yield LocalHarness(bare, forge, clock)
         return
-    with seeded_fake(upstream_api() if request.param == "github-openapi" else own_api()) as fake:
-        yield GitHubHarness(fake, github_forge(fake))
+    with seeded_fake(upstream_api() if request.param == "github-openapi" else own_api(), clock) as fake:
+        yield GitHubHarness(fake, github_forge(fake), clock)

@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
+from manual_clock import ManualClock
+
 from bot.forge import Forge, Permission
 from bot.forge.github import GitHubForge
 from bot.forge.local import STATE_REF, LocalForge, _State
@@ -55,6 +57,8 @@ class Harness(Protocol):
 
     name: str
     forge: Forge
+    clock: ManualClock
+    """The forge's time (GitHub's, or LocalForge's ``clock``): a test advances it."""
 
     def base_sha(self) -> str: ...
     def parents(self, sha: str) -> tuple[str, ...]: ...
@@ -69,9 +73,10 @@ class Harness(Protocol):
 class GitHubHarness:
     name = "github"
 
-    def __init__(self, fake: FakeGitHub, forge: GitHubForge) -> None:
+    def __init__(self, fake: FakeGitHub, forge: GitHubForge, clock: ManualClock) -> None:
         self.fake = fake
         self.forge = forge
+        self.clock = clock
 
     def base_sha(self) -> str:
         return self.fake.refs["refs/heads/main"]
@@ -101,9 +106,10 @@ class GitHubHarness:
 class LocalHarness:
     name = "local"
 
-    def __init__(self, bare: Path, forge: LocalForge) -> None:
+    def __init__(self, bare: Path, forge: LocalForge, clock: ManualClock) -> None:
         self.bare = bare
         self.forge = forge
+        self.clock = clock
 
     def _state(self) -> _State:
         return self.forge._state()

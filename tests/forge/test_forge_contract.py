@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.errors import PermanentError, TransientError
 from bot.forge import (
     BaseMovedError,
+    Comment,
     FileChange,
     Forge,
     ForgeNotFoundError,
@@ -221,6 +223,41 @@ def test_upsert_comment_keeps_other_comments_and_heals_duplicates(harness: Harne
     assert "LGTM" in harness.comments(number) and len(harness.comments(number)) == 3
     other = harness.forge.upsert_comment(number, "envbot:status:other-env", "x")
     assert other.id != first.id and len(harness.comments(number)) == 4
+
+
+def test_upsert_comment_tells_whether_it_wrote(harness: Harness) -> None:
+    number = open_pr(harness)
+    first = harness.forge.upsert_comment(number, MARKER, "Provisioning…")
+    assert first.changed and first.created_at == harness.clock()
+    harness.clock.advance(dt.timedelta(minutes=5))
+    again = harness.forge.upsert_comment(number, MARKER, "Provisioning…")
+    assert (again.id, again.changed, again.created_at) == (first.id, False, first.created_at)
+    edited = harness.forge.upsert_comment(number, MARKER, "Ready")
+    assert (edited.id, edited.changed, edited.created_at) == (first.id, True, first.created_at)  # an edit keeps it
+
+
+def test_a_reply_unless_posted_since_is_said_at_most_once_a_while(harness: Harness) -> None:
+    number = open_pr(harness)
+    reply = "envbot:reply:refusal:nadia"
+    hour = dt.timedelta(hours=1)
+
+    def answer(text: str) -> Comment:
+        return harness.forge.upsert_comment(number, reply, text, unless_posted_since=harness.clock() - hour)
+
+    first = answer("Sorry, `/provision` needs write permission.")
+    assert first.changed and first.created_at == harness.clock()
+    for _ in range(3):
+        harness.clock.advance(dt.timedelta(minutes=19))
+        quiet = answer("Sorry, `/destroy` needs write permission.")
+        assert (quiet.id, quiet.changed, quiet.body) == (first.id, False, first.body)  # nothing written
+    assert harness.comments(number) == [first.body]
+
+    harness.clock.advance(dt.timedelta(minutes=4))  # more than an hour since the first
+    second = answer("Sorry, `/destroy` needs write permission.")
+    assert second.changed and second.id != first.id and second.created_at == harness.clock()
+    assert harness.comments(number) == [first.body, f"<!-- {reply} -->\nSorry, `/destroy` needs write permission."]
+    other = harness.forge.upsert_comment(number, "envbot:reply:refusal:omar", "x", unless_posted_since=first.created_at)
+    assert other.changed and len(harness.comments(number)) == 3  # another marker has its own
 
 
 def test_markers_cannot_break_out_of_the_html_comment(harness: Harness) -> None:

@@ -161,6 +161,9 @@ def fake_state(world: ActionWorld) -> dict[str, Any]:
 class Arena:
     world: ActionWorld
     cases_root: Path
+    conversation: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The pull requests' comments when the arena opened: each case starts from them (a refusal a case leaves
+    would silence the next case's refusal to the same person for an hour)."""
 
     @property
     def config(self) -> Path:
@@ -191,6 +194,7 @@ class Arena:
         argv = [substitute(argument, names) for argument in case.argv]
 
         before_gitops, before_fake = gitops_state(self.world), fake_state(self.world)
+        self.world.fake.comments = copy.deepcopy(self.conversation)
         before_comments = copy.deepcopy(self.world.fake.comments)
         first_call = len(self.world.fake.calls)
         capsys.readouterr()
@@ -280,4 +284,4 @@ def open_arena(root: Path) -> Iterator[Arena]:
         assert f"registry/environments/{PR_BRANCH}/environment.yaml" in world.gitops_files("platform")
         cases = root / "cases"
         cases.mkdir()
-        yield Arena(world, cases)
+        yield Arena(world, cases, copy.deepcopy(world.fake.comments))
