@@ -8,7 +8,7 @@ from typing import Any
 from bot.catalog.model import Catalog, ParameterType, TerraformSource
 from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
 from bot.environment.record import Intent
-from bot.errors import TemplateRenderError
+from bot.errors import EnvironmentSpecError, TemplateRenderError
 from bot.render.settings import RenderSettings, object_name
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -52,12 +52,21 @@ def _terraform_text(value: Any) -> str:
     return str(value)
 
 
-def _secret_env(variable: str, ref: SecretRef, settings: RenderSettings) -> dict[str, Any]:
+def _secret_env(
+    variable: str, ref: SecretRef, settings: RenderSettings, workspace_namespace: str | None, where: str
+) -> dict[str, Any]:
+    """``env`` entry of a secret variable. A cluster-scoped Workspace names the Secret's namespace; a namespaced
+    one (tf.m.upbound.io) has no such field and reads Secrets of its own namespace only."""
     namespace, _, name = ref.path.rpartition("/")
-    return {
-        "name": f"TF_VAR_{variable}",
-        "secretKeyRef": {"name": name, "key": ref.key, "namespace": namespace or settings.secrets_namespace},
-    }
+    key_ref: dict[str, Any] = {"name": name, "key": ref.key}
+    if workspace_namespace is None:
+        key_ref["namespace"] = namespace or settings.secrets_namespace
+    elif namespace and namespace != workspace_namespace:
+        raise EnvironmentSpecError(
+            f"{where}: a {settings.workspace_api.value} Workspace reads Secrets from its own namespace "
+            f"{workspace_namespace} only, but the reference names namespace {namespace}"
+        )
+    return {"name": f"TF_VAR_{variable}", "secretKeyRef": key_ref}
 
 
 def build_workspace(
@@ -88,7 +97,8 @@ def build_workspace(
         value = values[parameter_name]
         if parameter.type is ParameterType.SECRET:
             if isinstance(value, SecretRef):
-                secret_env.append(_secret_env(variable, value, settings))
+                where = f"environment {environment.name}: catalog {catalog.name}: parameter {parameter_name}"
+                secret_env.append(_secret_env(variable, value, settings, metadata.get("namespace"), where))
         elif value is None:
             continue
         elif isinstance(value, str):

@@ -26,6 +26,7 @@ from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet, Parameter, ParameterType, TerraformSource
 from bot.environment import bind_environment, parse_environment
 from bot.environment.model import SecretRef
+from bot.errors import EnvironmentSpecError
 from bot.render import RenderSettings, WorkspaceApi, render_environment
 from bot.render.bootstrap import BootstrapRepos, render_bootstrap
 from bot.render.manifests import build_workspace
@@ -234,7 +235,7 @@ def test_own_facts_reject_what_the_api_server_would_refuse_or_prune(
     assert message in str(caught.value)
 
 
-def secret_variable_workspace(catalogs: CatalogSet, api: WorkspaceApi) -> dict[str, Any]:
+def secret_variable_workspace(catalogs: CatalogSet, api: WorkspaceApi, path: str = "team/api") -> dict[str, Any]:
     """A Workspace of a remote module that takes one variable from a Secret (no example catalog does both)."""
     bucket = catalogs.catalogs["s3-bucket"]
     assert bucket.terraform is not None
@@ -246,30 +247,30 @@ def secret_variable_workspace(catalogs: CatalogSet, api: WorkspaceApi) -> dict[s
             bucket.terraform, source=TerraformSource.REMOTE, remote_module="git::https://git.example/tf.git//bucket"
         ),
     )
-    values = {"bucketName": "facts-assets", "apiToken": SecretRef(backend="kubernetes", path="team/api", key="token")}
+    values = {"bucketName": "facts-assets", "apiToken": SecretRef(backend="kubernetes", path=path, key="token")}
     environment = parse_environment(ENVIRONMENT, "facts.yaml")
     return build_workspace(environment, catalog, values, RenderSettings(workspace_api=api))
 
 
 @pytest.mark.parametrize(
-    "api",
+    ("api", "path", "key_ref"),
     [
-        CLUSTER,
-        pytest.param(
-            NAMESPACED,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bot/render/manifests.py writes env[].secretKeyRef.namespace, a field tf.m.upbound.io "
-                "does not have (its Secrets live in the Workspace's namespace); the API server would prune it",
-            ),
-        ),
+        (CLUSTER, "team/api", {"name": "api", "key": "token", "namespace": "team"}),
+        (NAMESPACED, "api", {"name": "api", "key": "token"}),  # the Workspace's own namespace: no field for it
     ],
 )
-def test_remote_module_with_a_secret_variable_passes_the_own_facts(catalogs: CatalogSet, api: WorkspaceApi) -> None:
-    workspace = secret_variable_workspace(catalogs, api)
+def test_remote_module_with_a_secret_variable_passes_the_own_facts(
+    catalogs: CatalogSet, api: WorkspaceApi, path: str, key_ref: dict[str, str]
+) -> None:
+    workspace = secret_variable_workspace(catalogs, api, path)
     assert workspace["spec"]["forProvider"]["source"] == "Remote"
-    assert workspace["spec"]["forProvider"]["env"][0]["name"] == "TF_VAR_api_token"
+    assert workspace["spec"]["forProvider"]["env"] == [{"name": "TF_VAR_api_token", "secretKeyRef": key_ref}]
     validate(workspace)
+
+
+def test_a_namespaced_workspace_refuses_a_secret_of_another_namespace(catalogs: CatalogSet) -> None:
+    with pytest.raises(EnvironmentSpecError, match=r"parameter apiToken: a tf\.m\.upbound\.io/v1beta1 Workspace"):
+        secret_variable_workspace(catalogs, NAMESPACED, "team/api")
 
 
 # --- conformance: the facts against the upstream CRDs ---------------------------------------------------------
