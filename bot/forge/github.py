@@ -35,8 +35,10 @@ from bot.forge.model import (
     PullRequestState,
     StatusState,
     check_path,
+    created_at,
     has_marker,
     marked_body,
+    posted_since,
     status_description,
 )
 from bot.forge.retry import BoundedRetry, RetryBudgetExceededError, RetryPolicy
@@ -503,7 +505,7 @@ class GitHubForge:
             for c in self._comments(number, since)
             if has_marker(c.get("body") or "", marker)
             and self._written_by_us(c)
-            and (since is None or _posted_since(c, since))
+            and (since is None or posted_since(c, since))
         )
         return sorted(found, key=lambda c: c["id"])
 
@@ -647,26 +649,11 @@ def _comment(data: dict[str, Any], *, changed: bool = True) -> Comment:
         id=data["id"],
         body=data.get("body") or "",
         url=data.get("html_url") or "",
-        created_at=_timestamp(data.get("created_at")),
+        created_at=created_at(data),
         changed=changed,
     )
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    """GitHub's ``2026-03-09T10:20:03Z`` as an aware datetime; None when absent or unreadable."""
-    try:
-        when = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _iso(when: dt.datetime) -> str:
     """An instant as GitHub's query parameters take it (UTC, whole seconds, rounded down)."""
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _posted_since(comment: dict[str, Any], since: dt.datetime) -> bool:
-    """Whether GitHub created ``comment`` at or after ``since`` (a comment without a readable time is not)."""
-    created = _timestamp(comment.get("created_at"))
-    return created is not None and created >= since

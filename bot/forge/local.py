@@ -33,8 +33,10 @@ from bot.forge.model import (
     StatusState,
     check_path,
     combine_states,
+    created_at,
     has_marker,
     marked_body,
+    posted_since,
     status_description,
 )
 
@@ -80,17 +82,6 @@ class _Update:
     ref: str
     new: str
     old: str | None  # None: the ref must not exist
-
-
-def _created(comment: Mapping[str, Any]) -> dt.datetime | None:
-    """When a stored comment was posted (None for comments recorded before comments had a time)."""
-    when = comment.get("created_at")
-    return dt.datetime.fromisoformat(when) if isinstance(when, str) else None
-
-
-def _posted_since(comment: Mapping[str, Any], since: dt.datetime) -> bool:
-    created = _created(comment)
-    return created is not None and created >= since
 
 
 def _jitter() -> None:
@@ -340,7 +331,7 @@ class LocalForge:
             comments = record["comments"]
             mine = [c for c in comments if has_marker(c["body"], marker)]
             if unless_posted_since is not None:
-                recent = [c for c in mine if _posted_since(c, unless_posted_since)]
+                recent = [c for c in mine if posted_since(c, unless_posted_since)]
                 if recent:
                     return recent[-1], False
                 mine = []  # earlier replies stay: a new one is posted below them
@@ -354,7 +345,7 @@ class LocalForge:
 
         kept, changed = self._transact(change, f"comment on #{number}")
         return Comment(
-            id=int(kept["id"]), body=text if changed else kept["body"], created_at=_created(kept), changed=changed
+            id=int(kept["id"]), body=text if changed else kept["body"], created_at=created_at(kept), changed=changed
         )
 
     def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:

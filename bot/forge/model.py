@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 StatusState = Literal["pending", "success", "failure", "error"]
 """A commit status state, as GitHub names them."""
@@ -232,3 +233,22 @@ def check_path(path: str) -> str:
     if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in path:
         raise ValueError(f"invalid repository path {path!r}")
     return path
+
+
+def created_at(comment: Mapping[str, Any]) -> dt.datetime | None:
+    """When a comment was posted, from its ``created_at`` (GitHub's ``2026-03-09T10:20:03Z``, or a stored ISO time);
+    None when absent or unreadable. A time without a zone is UTC."""
+    value = comment.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def posted_since(comment: Mapping[str, Any], since: dt.datetime) -> bool:
+    """Whether ``comment`` was created at or after ``since`` (a comment without a readable time was not)."""
+    created = created_at(comment)
+    return created is not None and created >= since
