@@ -1,7 +1,9 @@
-"""Safe YAML in and deterministic, unambiguous YAML out (every string that any YAML reader could mistype is quoted)."""
+"""Safe YAML in (YAML 1.2 core schema, or 1.1 as Kubernetes reads it) and deterministic, unambiguous YAML out."""
 
 from __future__ import annotations
 
+import enum
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +24,17 @@ _RESERVED_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false"
 
 class YamlError(ValueError):
     """The text is not YAML envbot accepts; the message says where and why."""
+
+
+class Schema(enum.Enum):
+    """How an unquoted scalar is typed."""
+
+    CORE = "YAML 1.2 core schema"
+    """The files people write for envbot (environments, catalog.yaml, envbot.yaml, outputs): only true/false are
+    booleans, integers are decimal, 0o octal or 0x hexadecimal, and there are no implicit dates."""
+    KUBERNETES = "YAML 1.1"
+    """What Kubernetes and Helm read (rendered templates, a Konstruct values.yaml): yes/on are booleans, 012 is
+    octal, 2024-01-01 a date; envbot must see what they will see."""
 
 
 class _LimitedLoader(yaml.SafeLoader):
@@ -77,6 +90,69 @@ class _LimitedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_CORE_BOOL = re.compile(r"true|True|TRUE|false|False|FALSE")
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_CORE_NULL = re.compile(r"~|null|Null|NULL|")
+
+
+def _core_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    text = str(loader.construct_scalar(node))
+    if not _CORE_BOOL.fullmatch(text):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if not _CORE_INT.fullmatch(text):
+        raise ValueError(text)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _core_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node))
+    if not _CORE_FLOAT.fullmatch(text):
+        raise ValueError(text)
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(text)
+
+
+class _CoreLoader(_LimitedLoader):
+    """``_LimitedLoader`` typing unquoted scalars by the YAML 1.2 core schema (merge keys ``<<`` still work)."""
+
+
+def _use_core_schema(loader: type[_LimitedLoader]) -> type[_LimitedLoader]:
+    """Give ``loader`` the core schema's resolvers instead of YAML 1.1's, and its constructors."""
+    loader.yaml_implicit_resolvers = {}
+    for tag, pattern, first in (
+        ("bool", _CORE_BOOL, "tTfF"),
+        ("int", _CORE_INT, "-+0123456789"),
+        ("float", _CORE_FLOAT, "-+.0123456789"),
+        ("null", _CORE_NULL, ["~", "n", "N", ""]),
+        ("merge", re.compile(r"<<"), "<"),
+    ):
+        loader.add_implicit_resolver(f"tag:yaml.org,2002:{tag}", re.compile(rf"(?:{pattern.pattern})\Z"), list(first))
+    loader.add_constructor("tag:yaml.org,2002:bool", _core_bool)
+    loader.add_constructor("tag:yaml.org,2002:int", _core_int)
+    loader.add_constructor("tag:yaml.org,2002:float", _core_float)
+    return loader
+
+
+_LOADERS: dict[Schema, type[_LimitedLoader]] = {
+    Schema.CORE: _use_core_schema(_CoreLoader),
+    Schema.KUBERNETES: _LimitedLoader,
+}
+
+
 def _check_depth(value: Any) -> None:
     """Refuse documents nested too deeply, or that expand (through aliases) to more than ``MAX_VALUES`` values."""
     budget = MAX_VALUES
@@ -101,10 +177,10 @@ def _wrap(exc: yaml.YAMLError) -> YamlError:
     return YamlError(f"{where}{problem}")
 
 
-def load_one(text: str) -> Any:
+def load_one(text: str, schema: Schema = Schema.CORE) -> Any:
     """Parse exactly one YAML document."""
     try:
-        loader = _LimitedLoader(text)
+        loader = _LOADERS[schema](text)
         try:
             value = loader.get_single_data()
         finally:
@@ -115,11 +191,11 @@ def load_one(text: str) -> Any:
     return value
 
 
-def load_all(text: str) -> list[Any]:
+def load_all(text: str, schema: Schema = Schema.CORE) -> list[Any]:
     """Parse every document of a YAML stream, dropping empty ones."""
     documents: list[Any] = []
     try:
-        loader = _LimitedLoader(text)
+        loader = _LOADERS[schema](text)
         try:
             while loader.check_data():  # type: ignore[no-untyped-call]
                 document = loader.get_data()

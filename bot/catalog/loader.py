@@ -14,8 +14,7 @@ from bot.catalog import konstruct
 from bot.catalog.model import (
     API_VERSION,
     CAMEL_CASE_NAME,
-    DNS1123_LABEL,
-    MAX_NAME_LENGTH,
+    TERRAFORM_SECRET_BACKEND,
     Catalog,
     CatalogSet,
     CatalogType,
@@ -32,6 +31,7 @@ from bot.catalog.model import (
 from bot.catalog.terraform import TerraformOutput, TerraformParseError, TerraformVariable, parse_module
 from bot.catalog.values import describe_type, problem_with_value
 from bot.errors import CatalogError
+from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
 from bot.render.templating import check_template_syntax
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -197,11 +197,11 @@ def parse_catalog(raw: CatalogFiles) -> Catalog:
         problems.add("catalog.yaml", "kind", f"must be Catalog, got {body.get('kind')!r}")
 
     name = body.get("name", raw.name)
-    if not isinstance(name, str) or not DNS1123_LABEL.match(name) or len(name) > MAX_NAME_LENGTH:
+    if not is_dns1123_label(name):
         problems.add(
             "catalog.yaml",
             "name",
-            f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', at most {MAX_NAME_LENGTH})",
+            f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', at most {MAX_LABEL_LENGTH})",
         )
     elif name != raw.name:
         problems.add("catalog.yaml", "name", f"{name!r} differs from the folder name {raw.name!r}")
@@ -221,10 +221,11 @@ def parse_catalog(raw: CatalogFiles) -> Catalog:
         problems.add("catalog.yaml", "version", f"must be a string, got {describe_type(version)}")
         version = ""
 
-    tf_variables, tf_outputs = _read_terraform(raw, catalog_type, problems)
+    tf_variables, tf_outputs, tf_creates = _read_terraform(raw, catalog_type, problems)
     parameters = _parameters(raw, body, catalog_type, tf_variables, problems)
     outputs = _outputs(body, catalog_type, tf_outputs, problems)
-    terraform = _terraform(raw, body, catalog_type, parameters, tf_variables, problems)
+    terraform = _terraform(raw, body, catalog_type, parameters, tf_variables, tf_creates, problems)
+    _check_secret_backends(parameters, problems)
     templates = _templates(raw, body, catalog_type, problems)
     values = _values_document(raw, problems)
 
@@ -246,23 +247,29 @@ def parse_catalog(raw: CatalogFiles) -> Catalog:
 
 def _read_terraform(
     raw: CatalogFiles, catalog_type: CatalogType, problems: _Problems
-) -> tuple[dict[str, TerraformVariable] | None, dict[str, TerraformOutput] | None]:
+) -> tuple[dict[str, TerraformVariable] | None, dict[str, TerraformOutput] | None, bool | None]:
+    """Variables and outputs of the catalog's own ``.tf`` files (None without any), and whether they declare
+    something for Terraform to create (None when unknown: a file is not valid HCL)."""
     tf_files = sorted(name for name in raw.files if name.endswith(".tf") and "/" not in name)
     if not catalog_type.has_terraform:
-        return None, None
+        return None, None, None
     if not tf_files:
-        return None, None
+        return None, None, None
     variables: dict[str, TerraformVariable] = {}
     outputs: dict[str, TerraformOutput] = {}
+    creates: bool | None = False
     for file in tf_files:
         try:
-            file_variables, file_outputs = parse_module(raw.files[file])
+            file_variables, file_outputs, file_creates = parse_module(raw.files[file])
         except TerraformParseError as exc:
             problems.add(file, "", f"is not valid HCL: {exc}")
+            creates = None
             continue
         variables.update((v.name, v) for v in file_variables)
         outputs.update((o.name, o) for o in file_outputs)
-    return variables, outputs
+        if creates is not None:
+            creates = creates or file_creates
+    return variables, outputs, creates
 
 
 def _parameters(
@@ -436,7 +443,7 @@ def _parameters_from_values(text: str, problems: _Problems) -> dict[str, Paramet
     file = "values.yaml"
     try:
         annotations = konstruct.read_annotations(text)
-        document = yamldoc.load_one(text)
+        document = yamldoc.load_one(text, yamldoc.Schema.KUBERNETES)
     except (konstruct.AnnotationError, yamldoc.YamlError) as exc:
         problems.add(file, "", str(exc))
         return {}
@@ -535,7 +542,9 @@ def _parameters_from_variables(
             minimum=None,
             maximum=None,
             terraform_variable=variable.name,
-            secret=SecretDefaults(backend="kubernetes") if kind is ParameterType.SECRET else SecretDefaults(),
+            secret=SecretDefaults(backend=TERRAFORM_SECRET_BACKEND)
+            if kind is ParameterType.SECRET
+            else SecretDefaults(),
             problems=problems,
             file="variables.tf",
             where=where,
@@ -612,6 +621,7 @@ def _terraform(
     catalog_type: CatalogType,
     parameters: dict[str, Parameter],
     tf_variables: dict[str, TerraformVariable] | None,
+    tf_creates: bool | None,
     problems: _Problems,
 ) -> TerraformModule | None:
     file = "catalog.yaml"
@@ -639,7 +649,19 @@ def _terraform(
         if remote_module is not None:
             problems.add(file, "terraform.module", "only a remote source takes a module address")
         if tf_variables is None:
-            problems.add("main.tf", "", "file not found: an inline iac catalog needs main.tf, variables.tf, outputs.tf")
+            article = "an" if catalog_type is CatalogType.IAC else "a"
+            problems.add(
+                file,
+                "terraform",
+                f"{article} {catalog_type} catalog needs a Terraform module: main.tf, variables.tf and outputs.tf "
+                "beside catalog.yaml (source: inline, the default), or source: remote with its module address",
+            )
+        elif tf_creates is False:
+            problems.add(
+                file,
+                "terraform",
+                "the module's .tf files declare no resource, module or data block: Terraform would create nothing",
+            )
         inline_files = tuple(
             (name, raw.files[name]) for name in sorted(raw.files) if name.endswith(".tf") and "/" not in name
         )
@@ -664,6 +686,29 @@ def _terraform(
         tags_variable=tags_variable,
         declared_variables=declared,
     )
+
+
+def _check_secret_backends(parameters: Mapping[str, Parameter], problems: _Problems) -> None:
+    """A secret's default backend must be one envbot can render: a label for templates, kubernetes for Terraform."""
+    for parameter in parameters.values():
+        backend = parameter.secret.backend
+        if parameter.type is not ParameterType.SECRET or backend is None:
+            continue
+        where = f"parameters.{parameter.name}.secret.backend"
+        if not is_dns1123_label(backend):
+            problems.add(
+                "catalog.yaml",
+                where,
+                f"{backend!r} is not a DNS-1123 label, so no reference can use it (for example vault or kubernetes)",
+            )
+        elif parameter.terraform_variable is not None and backend != TERRAFORM_SECRET_BACKEND:
+            problems.add(
+                "catalog.yaml",
+                where,
+                f"{backend!r} cannot reach Terraform: a Workspace reads secret variables (TF_VAR_"
+                f"{parameter.terraform_variable}) from a Kubernetes Secret, so the backend is "
+                f"{TERRAFORM_SECRET_BACKEND}",
+            )
 
 
 def _templates(
@@ -692,7 +737,7 @@ def _values_document(raw: CatalogFiles, problems: _Problems) -> dict[str, Any] |
     if "values.yaml" not in raw.files:
         return None
     try:
-        document = yamldoc.load_one(raw.files["values.yaml"])
+        document = yamldoc.load_one(raw.files["values.yaml"], yamldoc.Schema.KUBERNETES)
     except yamldoc.YamlError as exc:
         problems.add("values.yaml", "", str(exc))
         return None

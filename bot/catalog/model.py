@@ -11,9 +11,9 @@ from typing import Any
 
 API_VERSION = "envbot.io/v1alpha1"
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 CAMEL_CASE_NAME = re.compile(r"^[a-z][a-zA-Z0-9]*\Z")
-MAX_NAME_LENGTH = 63
+TERRAFORM_SECRET_BACKEND = "kubernetes"
+"""The one backend a secret reaching Terraform can use: a Workspace reads it from a Kubernetes Secret (``TF_VAR_*``)."""
 
 
 class CatalogType(enum.StrEnum):

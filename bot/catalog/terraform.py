@@ -56,8 +56,9 @@ def _blocks(document: dict[str, Any], kind: str) -> list[tuple[str, dict[str, An
     return found
 
 
-def parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[TerraformOutput, ...]]:
-    """The variables and outputs declared in one ``.tf`` file."""
+def parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[TerraformOutput, ...], bool]:
+    """The variables and outputs declared in one ``.tf`` file, and whether it declares anything for ``terraform
+    apply`` to do (a ``resource``, ``module`` or ``data`` block)."""
     try:
         document = hcl2.loads(text)
     except Exception as exc:  # python-hcl2 raises lark errors of many kinds for bad syntax
@@ -82,4 +83,4 @@ def parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[Terraf
         )
         for name, body in _blocks(document, "output")
     )
-    return variables, outputs
+    return variables, outputs, any(document.get(kind) for kind in ("resource", "module", "data"))

@@ -8,7 +8,9 @@ from typing import Any
 
 from bot.catalog.model import Parameter, ParameterType
 
-_YAML_BOOLEAN_HINT = "YAML reads yes/no/on/off/true/false as booleans; put the value in quotes"
+_QUOTE_HINT = "put it in quotes to keep it text (YAML reads an unquoted number, true, false or null as that type)"
+_BOOLEAN_HINT = "envbot reads YAML 1.2, where only true and false are booleans"
+_YAML_1_1_BOOLEANS = frozenset({"y", "n", "yes", "no", "on", "off"})
 _MAX_SHOWN = 60
 
 
@@ -41,9 +43,7 @@ def problem_with_value(param: Parameter, value: Any) -> str | None:
     kind = param.type
     if kind is ParameterType.STRING:
         if not isinstance(value, str):
-            hint = f" ({_YAML_BOOLEAN_HINT})" if isinstance(value, bool) else ""
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                hint = " (put it in quotes to keep it a string)"
+            hint = f"; {_QUOTE_HINT}" if _unquoted_scalar(value) else ""
             return f"must be a string, got {describe_type(value)}{hint}"
         if param.pattern is not None and re.fullmatch(param.pattern, value) is None:
             return f"{show(value)} does not match the pattern {param.pattern}"
@@ -60,16 +60,23 @@ def problem_with_value(param: Parameter, value: Any) -> str | None:
         return _range_problem(param, value)
     if kind is ParameterType.BOOLEAN:
         if not isinstance(value, bool):
-            return f"must be true or false, got {describe_type(value)}"
+            hint = f" ({_BOOLEAN_HINT})" if isinstance(value, str) and value.lower() in _YAML_1_1_BOOLEANS else ""
+            return f"must be true or false, got {describe_type(value)}{hint}"
         return None
     if kind is ParameterType.ENUM:
         if value not in param.options or isinstance(value, bool) != any(
             isinstance(o, bool) and o == value for o in param.options
         ):
             allowed = ", ".join(str(o) for o in param.options)
-            return f"must be one of {allowed}; got {show(value)}"
+            quote = _unquoted_scalar(value) and any(isinstance(o, str) for o in param.options)
+            return f"must be one of {allowed}; got {show(value)}" + (f"; {_QUOTE_HINT}" if quote else "")
         return None
     return None
+
+
+def _unquoted_scalar(value: Any) -> bool:
+    """A scalar YAML typed as something other than text (a number, a boolean, null): quoting makes it text."""
+    return not isinstance(value, str | list | dict)
 
 
 def _range_problem(param: Parameter, value: int | float) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalog.model import Catalog, CatalogSet, Parameter, ParameterType
+from bot.catalog.model import TERRAFORM_SECRET_BACKEND, Catalog, CatalogSet, Parameter, ParameterType
 from bot.catalog.values import problem_with_value
 from bot.environment.model import (
     BoundCatalog,
@@ -19,8 +19,6 @@ from bot.environment.model import (
 )
 from bot.environment.spec import check_secret_fields, parse_value
 from bot.errors import EnvironmentSpecError
-
-IAC_SECRET_BACKEND = "kubernetes"
 
 
 @dataclass(frozen=True, order=True)
@@ -174,11 +172,11 @@ def _check_given(
         if problem:
             add(name, problem)
             return None
-        if parameter.terraform_variable and completed.backend != IAC_SECRET_BACKEND:
+        if parameter.terraform_variable and completed.backend != TERRAFORM_SECRET_BACKEND:
             add(
                 name,
                 "reaches Terraform as an environment variable read from a Kubernetes Secret, so its reference "
-                f"needs backend: {IAC_SECRET_BACKEND} (path is the Secret's name)",
+                f"needs backend: {TERRAFORM_SECRET_BACKEND} (path is the Secret's name)",
             )
             return None
         return completed

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeGuard
+from typing import Any
 
 from bot import yamldoc
-from bot.catalog.model import API_VERSION, DNS1123_LABEL, MAX_NAME_LENGTH
+from bot.catalog.model import API_VERSION
 from bot.catalog.values import describe_type, show
 from bot.environment.model import (
     CatalogRequest,
@@ -19,6 +19,7 @@ from bot.environment.model import (
     SecretRequest,
 )
 from bot.errors import EnvironmentSpecError
+from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
 
 _TOP_KEYS = frozenset(
     {
@@ -48,13 +49,9 @@ _MAX_DESCRIPTION = 1000
 DEFAULT_CLUSTER = "in-cluster"
 
 
-def is_dns1123_label(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and len(value) <= MAX_NAME_LENGTH and DNS1123_LABEL.match(value) is not None
-
-
 def _label_problem(value: object) -> str:
-    if isinstance(value, str) and len(value) > MAX_NAME_LENGTH:
-        return f"is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed"
+    if isinstance(value, str) and len(value) > MAX_LABEL_LENGTH:
+        return f"is {len(value)} characters long; at most {MAX_LABEL_LENGTH} are allowed"
     return (
         f"{show(value)} is not a DNS-1123 label (lowercase letters, digits and '-', "
         "starting and ending with a letter or digit)"

@@ -10,9 +10,9 @@ from typing import Final
 
 from bot.catalog.model import Parameter, ParameterType
 from bot.catalog.values import problem_with_value
-from bot.events.naming import is_label
 from bot.events.text import hidden, quote, render
 from bot.forge.model import Permission
+from bot.names import is_dns1123_label
 
 MAX_BODY: Final = 65_536
 """GitHub's own limit on a comment; only this much of a body is ever read."""
@@ -266,14 +266,14 @@ def _parse_arguments(spec: CommandSpec, rest: str, line: str) -> Command | Reply
     for token in tokens:
         key, equals, raw = token.partition("=")
         if not equals:
-            if not is_label(token):
+            if not is_dns1123_label(token):
                 return reply("bad-word", token=quote(token), usage=spec.usage)
             if token in catalogs:
                 return reply("duplicate", token=quote(token), quoted=quote(line))
             catalogs.append(token)
             continue
         match = _KEY.fullmatch(key)
-        if match is None or (match["catalog"] is not None and not is_label(match["catalog"])):
+        if match is None or (match["catalog"] is not None and not is_dns1123_label(match["catalog"])):
             why = "the key must be `param` or `catalog.param`"
             return reply("bad-setting", token=quote(token), why=why, usage=spec.usage)
         value = _unquote(raw)

@@ -11,7 +11,7 @@ from typing import Any, Final
 from bot.environment.model import Origin, OriginKind
 from bot.errors import UserError
 from bot.events.commands import REGISTRY, Command, Ignore, Registry, Reply, Setting, help_text, parse_comment, reply
-from bot.events.naming import environment_name, is_label, prefix_problem, source_branch
+from bot.events.naming import environment_name, prefix_problem, source_branch
 from bot.events.payloads import (
     Actor,
     BranchCreated,
@@ -29,6 +29,7 @@ from bot.events.payloads import (
 )
 from bot.events.text import quote
 from bot.forge.model import Permission, PullRequestState
+from bot.names import is_dns1123_label
 
 DEFAULT_PROVISION_LABEL: Final = "envbot:provision"
 MAX_LABEL_LENGTH: Final = 50
@@ -457,7 +458,7 @@ def _dispatch_intent(event: WorkflowDispatch, config: EventsConfig, repository: 
     who = _who(event.sender)
     trigger = f"workflow_dispatch {action}"
     name = inputs.get("environment") or None
-    if name is not None and not is_label(name):
+    if name is not None and not is_dns1123_label(name):
         raise InputError(
             f"workflow_dispatch input environment: {name[:70]!r} is not a DNS-1123 label of at most 63 characters"
         )

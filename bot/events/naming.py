@@ -7,14 +7,13 @@ import re
 import unicodedata
 from typing import Final
 
-from bot.catalog.model import MAX_NAME_LENGTH
+from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
 
 HASH_LENGTH: Final = 8
 MAX_PREFIX_LENGTH: Final = 20
 _READ_AT_MOST: Final = 256
 """Only this much of a branch name shapes the readable part; the hash always covers all of it."""
 
-_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9-]*", re.ASCII)
 _HASHED_TAIL = re.compile(rf"-[0-9a-f]{{{HASH_LENGTH}}}\Z", re.ASCII)
 _NOT_ALLOWED = re.compile(r"[^a-z0-9]+", re.ASCII)
@@ -30,11 +29,6 @@ def prefix_problem(prefix: str) -> str | None:
     if not _PREFIX.fullmatch(prefix):
         return f"{prefix!r} must be lowercase letters, digits and '-', starting with a letter or digit"
     return None
-
-
-def is_label(name: str) -> bool:
-    """True for a DNS-1123 label of at most 63 characters (checked whole: a trailing newline does not pass)."""
-    return len(name) <= MAX_NAME_LENGTH and _LABEL.fullmatch(name) is not None
 
 
 def branch_hash(branch: str) -> str:
@@ -61,12 +55,12 @@ def environment_name(branch: str, prefix: str = "") -> str:
     if problem is not None:
         raise ValueError(f"environment name prefix {problem}")
     kept = prefix + branch
-    if is_label(kept) and not _HASHED_TAIL.search(kept):
+    if is_dns1123_label(kept) and not _HASHED_TAIL.search(kept):
         return kept
-    room = MAX_NAME_LENGTH - len(prefix) - 1 - HASH_LENGTH
+    room = MAX_LABEL_LENGTH - len(prefix) - 1 - HASH_LENGTH
     readable = slug(branch)[:room].rstrip("-") or _EMPTY_SLUG
     name = f"{prefix}{readable}-{branch_hash(branch)}"
-    assert is_label(name), name
+    assert is_dns1123_label(name), name
     return name
 
 

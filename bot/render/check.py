@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.catalog.model import Catalog, Parameter, ParameterType
+from bot.catalog.model import TERRAFORM_SECRET_BACKEND, Catalog, Parameter, ParameterType
 from bot.environment.model import (
     BoundCatalog,
     BoundEnvironment,
@@ -25,7 +25,7 @@ def _example_value(parameter: Parameter) -> Any:
     if parameter.type is ParameterType.SECRET:
         defaults = parameter.secret
         return SecretRef(
-            backend=defaults.backend or "kubernetes",
+            backend=defaults.backend or TERRAFORM_SECRET_BACKEND,
             path=defaults.path or "example",
             key=defaults.key or "example",
             env=defaults.env,

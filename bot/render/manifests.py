@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.catalog.model import Catalog, ParameterType, TerraformSource
+from bot.catalog.values import show
 from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
 from bot.environment.record import Intent
 from bot.errors import EnvironmentSpecError, TemplateRenderError
+from bot.names import MAX_LABEL_LENGTH, MAX_SUBDOMAIN_LENGTH, is_dns1123_label, is_dns1123_subdomain
 from bot.render.settings import RenderSettings, object_name
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -31,6 +33,16 @@ CLUSTER_SCOPED_KINDS = frozenset(
         "ClusterExternalSecret",
         "ClusterIssuer",
     }
+)
+# Kinds whose name must be a DNS-1123 label (it becomes a DNS name or a label value); any other name a subdomain.
+LABEL_NAMED_KINDS = frozenset({"Application", "Namespace", "Service"})
+# Kinds whose too-long name envbot shortens (nothing refers to an Argo CD Application by name); others are refused.
+SHORTENED_KINDS = frozenset({"Application"})
+# Kinds Kubernetes names by a path segment (``system:metrics-reader``): anything but '/', '%', '.' and '..'.
+PATH_SEGMENT_NAMED_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+_LABEL_RULE = f"a DNS-1123 label (lowercase letters, digits and '-', at most {MAX_LABEL_LENGTH} characters)"
+_SUBDOMAIN_RULE = (
+    f"a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most {MAX_SUBDOMAIN_LENGTH} characters)"
 )
 
 
@@ -153,16 +165,42 @@ def stamp_object(document: Any, labels: Mapping[str, str], *, namespace: str | N
     metadata = document.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         raise TemplateRenderError(f"{where}: a {document['kind']} has no metadata.name")
+    kind = document["kind"]
+    name = checked_object_name(kind, metadata["name"], where)
+    if "namespace" in metadata and not is_dns1123_label(metadata["namespace"]):
+        raise TemplateRenderError(
+            f"{where}: {kind} {show(name)}: metadata.namespace {show(metadata['namespace'])} is not {_LABEL_RULE}"
+        )
     existing = metadata.get("labels") or {}
     if not isinstance(existing, dict):
-        raise TemplateRenderError(f"{where}: {document['kind']} {metadata['name']}: metadata.labels is not a mapping")
-    stamped_metadata = dict(metadata)
+        raise TemplateRenderError(f"{where}: {kind} {show(name)}: metadata.labels is not a mapping")
+    stamped_metadata = {**metadata, "name": name}
     stamped_metadata["labels"] = {**{str(k): str(v) for k, v in existing.items()}, **labels}
-    if namespace is not None and "namespace" not in metadata and document["kind"] not in CLUSTER_SCOPED_KINDS:
-        stamped_metadata = {"name": metadata["name"], "namespace": namespace, **stamped_metadata}
+    if namespace is not None and "namespace" not in metadata and kind not in CLUSTER_SCOPED_KINDS:
+        stamped_metadata = {"name": name, "namespace": namespace, **stamped_metadata}
     stamped = dict(document)
     stamped["metadata"] = stamped_metadata
     return stamped
+
+
+def checked_object_name(kind: str, name: str, where: str) -> str:
+    """The name a rendered object gets: as written when Kubernetes accepts it for its kind; a too-long Application
+    name shortened like a Workspace's (readable prefix, stable hash); any other bad name a ``TemplateRenderError``."""
+    if kind in PATH_SEGMENT_NAMED_KINDS:
+        if name not in (".", "..") and not any(c in name for c in "/%") and name.isprintable():
+            return name
+        rule = "a path segment (no '/', '%' or control characters, not '.' or '..')"
+    elif kind not in LABEL_NAMED_KINDS:
+        if is_dns1123_subdomain(name):
+            return name
+        rule = _SUBDOMAIN_RULE
+    else:
+        if is_dns1123_label(name):
+            return name
+        if kind in SHORTENED_KINDS and is_dns1123_label(name, max_length=MAX_SUBDOMAIN_LENGTH):
+            return object_name(name)
+        rule = _LABEL_RULE
+    raise TemplateRenderError(f"{where}: {kind} {show(name)}: metadata.name is not {rule}")
 
 
 def is_application(document: Mapping[str, Any]) -> bool:

@@ -186,7 +186,7 @@ def render_template(source: str, name: str, context: Mapping[str, Any]) -> list[
         _RECORDER.reset(token)
     text = "".join(chunks)
     try:
-        documents = yamldoc.load_all(text)
+        documents = yamldoc.load_all(text, yamldoc.Schema.KUBERNETES)
     except yamldoc.YamlError as exc:
         raise TemplateRenderError(f"{name}: does not render to valid YAML: {exc}") from None
     return [_substitute(document, recorder, name) for document in documents]

@@ -209,7 +209,7 @@ BAD_CATALOGS = [
                 "name: db\ntype: iac\nparameters:\n  dbName: {type: string, required: true}\n"
                 "outputs:\n  endpoint: {sensitive: false}\n  token: {sensitive: false}\n"
             ),
-            "main_dot_tf": "",
+            "main_dot_tf": 'resource "null_resource" "db" {}\n',
             "variables_dot_tf": 'variable "name" { type = string }\n',
             "outputs_dot_tf": 'output "token" {\n  value = "x"\n  sensitive = true\n}\n',
         },
@@ -220,6 +220,61 @@ BAD_CATALOGS = [
             "catalogs/app/catalog.yaml: parameters.dbName: variables.tf declares no variable 'db_name'",
         ],
         id="terraform-declarations",
+    ),
+    pytest.param(
+        {"catalog_dot_yaml": "name: app\ntype: iac\n"},
+        [
+            "catalogs/app/catalog.yaml: terraform: an iac catalog needs a Terraform module: main.tf, variables.tf "
+            "and outputs.tf beside catalog.yaml (source: inline, the default), or source: remote with its module "
+            "address"
+        ],
+        id="iac-without-terraform",
+    ),
+    pytest.param(
+        {**GOOD_YAML_CATALOG, "catalog_dot_yaml": "name: app\ntype: hybrid\n"},
+        [
+            "catalogs/app/catalog.yaml: terraform: a hybrid catalog needs a Terraform module: main.tf, variables.tf "
+            "and outputs.tf beside catalog.yaml (source: inline, the default), or source: remote with its module "
+            "address"
+        ],
+        id="hybrid-without-terraform",
+    ),
+    pytest.param(
+        {
+            "catalog_dot_yaml": "name: app\ntype: iac\n",
+            "variables_dot_tf": 'variable "name" { type = string }\n',
+            "outputs_dot_tf": 'output "name" { value = var.name }\n',
+        },
+        [
+            "catalogs/app/catalog.yaml: terraform: the module's .tf files declare no resource, module or data block: "
+            "Terraform would create nothing"
+        ],
+        id="iac-that-declares-nothing-to-create",
+    ),
+    pytest.param(
+        {
+            "catalog_dot_yaml": (
+                "name: app\ntype: iac\nterraform: {source: remote, module: 'git::https://example.test/m.git'}\n"
+                "parameters:\n  dbPassword: {type: secret, secret: {backend: vault, path: db, key: password}}\n"
+            )
+        },
+        [
+            "catalogs/app/catalog.yaml: parameters.dbPassword.secret.backend: 'vault' cannot reach Terraform: a "
+            "Workspace reads secret variables (TF_VAR_db_password) from a Kubernetes Secret, so the backend is "
+            "kubernetes"
+        ],
+        id="terraform-secret-default-backend-not-kubernetes",
+    ),
+    pytest.param(
+        {
+            **GOOD_YAML_CATALOG,
+            "catalog_dot_yaml": "name: app\ntype: yaml\nparameters:\n  apiKey: {type: secret, secret: {backend: My Vault}}\n",
+        },
+        [
+            "catalogs/app/catalog.yaml: parameters.apiKey.secret.backend: 'My Vault' is not a DNS-1123 label, so no "
+            "reference can use it (for example vault or kubernetes)"
+        ],
+        id="secret-default-backend-not-a-label",
     ),
     pytest.param(
         {"catalog_dot_yaml": "name: app\ntype: iac\n", "main_dot_tf": "resource {{{ broken\n"},
@@ -255,6 +310,40 @@ BAD_CATALOGS = [
         id="outputs-on-yaml",
     ),
 ]
+
+
+def test_a_template_only_secret_of_a_hybrid_catalog_may_default_to_any_backend() -> None:
+    catalog = parse_catalog(
+        files(
+            "app",
+            catalog_dot_yaml=(
+                "name: app\ntype: hybrid\nparameters:\n"
+                "  apiKey: {type: secret, secret: {backend: vault, path: secret/data/app, key: api-key}}\n"
+            ),
+            main_dot_tf='resource "null_resource" "x" {}\n',
+            templates__app_dot_yaml="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+        )
+    )
+    assert catalog.parameters["apiKey"].terraform_variable is None
+    assert catalog.parameters["apiKey"].secret.backend == "vault"
+
+
+def test_catalog_yaml_is_read_as_yaml_1_2() -> None:
+    catalog = parse_catalog(
+        files(
+            "app",
+            catalog_dot_yaml=(
+                "name: app\ntype: yaml\nversion: 012\nparameters:\n"
+                "  mode: {type: enum, options: [on, off, yes], default: on}\n"
+                "  since: {type: string, default: 2024-01-01}\n"
+            ),
+            templates__app_dot_yaml="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+        )
+    )
+    assert catalog.parameters["mode"].options == ("on", "off", "yes")
+    assert catalog.parameters["mode"].default == "on"
+    assert catalog.parameters["since"].default == "2024-01-01"
+    assert catalog.version == "12"
 
 
 @pytest.mark.parametrize(("contents", "expected"), BAD_CATALOGS)

@@ -146,16 +146,19 @@ BAD_ENVIRONMENTS = [
         "      clusterName: c\n      logsEnabled: yes\n      apiKey: {fromSecret: {backend: vault}}\n"
         "  - name: sample-app\n    parameters: {databaseEndpoint: 1e3, imageTag: no}\n",
         [
-            "environment dev: catalog sample-app: parameter imageTag: must be a string, got the boolean false "
-            "(YAML reads yes/no/on/off/true/false as booleans; put the value in quotes)",
+            "environment dev: catalog datadog-agent: parameter logsEnabled: must be true or false, got the string "
+            "'yes' (envbot reads YAML 1.2, where only true and false are booleans)",
+            "environment dev: catalog sample-app: parameter databaseEndpoint: must be a string, got the number "
+            "1000.0; put it in quotes to keep it text (YAML reads an unquoted number, true, false or null as that "
+            "type)",
         ],
         id="yaml-special-words",
     ),
     pytest.param(
         env({"name": "sample-app", "parameters": {"databaseEndpoint": 5432, "replicas": True}}),
         [
-            "environment dev: catalog sample-app: parameter databaseEndpoint: must be a string, got the integer 5432 "
-            "(put it in quotes to keep it a string)",
+            "environment dev: catalog sample-app: parameter databaseEndpoint: must be a string, got the integer 5432; "
+            "put it in quotes to keep it text (YAML reads an unquoted number, true, false or null as that type)",
             "environment dev: catalog sample-app: parameter replicas: must be an integer, got the boolean true",
         ],
         id="number-for-string-and-boolean-for-integer",

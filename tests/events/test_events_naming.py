@@ -8,16 +8,15 @@ import re
 
 import pytest
 
-from bot.environment.spec import is_dns1123_label
 from bot.events.naming import (
     HASH_LENGTH,
     branch_hash,
     environment_name,
-    is_label,
     prefix_problem,
     slug,
     source_branch,
 )
+from bot.names import is_dns1123_label
 
 LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 HASHED = re.compile(rf"(?P<readable>.*)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})")
@@ -172,10 +171,10 @@ def test_slug_reads_a_bounded_part_of_the_branch() -> None:
 
 
 def test_is_label_is_checked_whole() -> None:
-    assert is_label("main")
-    assert not is_label("main\n")
-    assert not is_label("a" * 64)
-    assert not is_label("-a")
+    assert is_dns1123_label("main")
+    assert not is_dns1123_label("main\n")
+    assert not is_dns1123_label("a" * 64)
+    assert not is_dns1123_label("-a")
 
 
 def test_forks_are_named_apart_from_the_repository_own_branches() -> None:

@@ -118,7 +118,7 @@ ENVIRONMENTS = [
     env_case("env-duplicate-key", rds(RDS_OK) + "name: prod\n", E + "line 7: duplicate key 'name'"),
     env_case(
         "env-impossible-date",
-        rds("{databaseName: app, vpcId: vpc-0abc, engineVersion: 2024-02-30}"),
+        rds("{databaseName: app, vpcId: vpc-0abc, engineVersion: !!timestamp 2024-02-30}"),
         E + "line 6, column 69: not a valid timestamp value",
     ),
     env_case(
