@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
+    BOT_BRANCH_PREFIX,
+    CLOSED_MARKER,
     CombinedStatus,
     Comment,
     CommitResult,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from bot.forge.local import LocalForge
 
 __all__ = [
+    "BOT_BRANCH_PREFIX",
+    "CLOSED_MARKER",
     "BaseMovedError",
     "CombinedStatus",
     "Comment",

@@ -22,6 +22,7 @@ from github import Auth, Github, GithubException
 from bot.errors import EnvbotError
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
+    CLOSED_MARKER,
     CombinedStatus,
     Comment,
     CommitResult,
@@ -34,6 +35,7 @@ from bot.forge.model import (
     PullRequest,
     PullRequestState,
     StatusState,
+    check_deletable_branch,
     check_path,
     created_at,
     has_marker,
@@ -332,6 +334,39 @@ class GitHubForge:
                 continue  # a custom role: fall back on the base permission GitHub maps it to
         return Permission.NONE
 
+    def close_pull_request(self, number: int, comment: str | None = None) -> PullRequest:
+        """1 request for a pull request already closed; 2 to close one (read, close), plus the comment's."""
+        pull = _pull(self._get_pull(number), with_mergeable=False)
+        if pull.state != "open":
+            return pull
+        if comment is not None:
+            self.upsert_comment(number, CLOSED_MARKER, comment)
+        _, data = self._call("PATCH", f"/pulls/{number}", body={"state": "closed"})
+        return _pull(data, with_mergeable=False)
+
+    def delete_branch(self, name: str) -> bool:
+        """2 requests: the open pull requests into it (at most one is listed), then the deletion."""
+        check_deletable_branch(name)
+        _, into = self._call("GET", "/pulls", params={"state": "open", "base": name, "per_page": 1})
+        if into:
+            raise ForgeRejectedError(
+                f"refusing to delete branch {name!r}: pull request #{into[0]['number']} merges into it"
+            )
+        status, data = self._call("DELETE", f"/git/refs/heads/{quote(name)}", allow=(404, 422))
+        if status == 200:
+            return True
+        if "reference does not exist" in _message(data_of=data).lower():
+            return False  # deleted already (by a retried request, GitHub's auto-delete, or a person)
+        failure = ForgeNotFoundError if status == 404 else ForgeRejectedError
+        raise failure(
+            self._redact(f"GitHub refused to delete branch {name!r} of {self.repository}: {_message(data_of=data)}")
+        )
+
+    def branch_sha(self, name: str) -> str | None:
+        """1 request."""
+        branch = self._branch(name)
+        return None if branch is None else branch.sha
+
     # -- helpers -----------------------------------------------------------------------------------------------
 
     def _blob(self, sha: str, path: str) -> str:
@@ -442,7 +477,7 @@ class GitHubForge:
         matching = [p for p in pulls if p["head"]["ref"] == head and p["base"]["ref"] == base]
         return min(matching, key=lambda p: p["number"]) if matching else None
 
-    # -- RepositoryListing ---------------------------------------------------------------------------------------
+    # -- listings ----------------------------------------------------------------------------------------------
 
     def branch_names(self) -> frozenset[str]:
         """Every branch, from one matching-refs listing (GitHub answers it whole, without pages)."""
@@ -458,12 +493,14 @@ class GitHubForge:
                 states[int(pull["number"])] = "merged" if merged else ("open" if pull["state"] == "open" else "closed")
         return states
 
+    def open_pull_requests(self) -> tuple[PullRequest, ...]:
+        """Every open pull request of this repository, from the pulls listing (paged, 100 a page)."""
+        found = {int(p["number"]): p for batch in self._pages("/pulls", {"state": "open"}) for p in batch}
+        return tuple(_pull(found[number], with_mergeable=False) for number in sorted(found))
+
     def open_pull_request_heads(self) -> frozenset[str]:
-        """The head branch of every open pull request of this repository (paged, 100 a page)."""
-        heads: set[str] = set()
-        for batch in self._pages("/pulls", {"state": "open"}):
-            heads.update(pull["head"]["ref"] for pull in batch if pull.get("head"))
-        return frozenset(heads)
+        """The head branch of every open pull request (the listing of ``open_pull_requests``)."""
+        return frozenset(pr.head for pr in self.open_pull_requests())
 
     def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
         pages: list[list[dict[str, Any]]] = []

@@ -19,6 +19,7 @@ import git
 from bot.clock import Clock, utc_now
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
+    CLOSED_MARKER,
     CombinedStatus,
     Comment,
     CommitResult,
@@ -31,6 +32,7 @@ from bot.forge.model import (
     PullRequest,
     PullRequestState,
     StatusState,
+    check_deletable_branch,
     check_path,
     combine_states,
     created_at,
@@ -80,7 +82,7 @@ class _State:
 @dataclass(frozen=True)
 class _Update:
     ref: str
-    new: str
+    new: str  # ZERO: delete the ref
     old: str | None  # None: the ref must not exist
 
 
@@ -406,10 +408,13 @@ class LocalForge:
         out = self._git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads")
         return frozenset(line for line in out.splitlines() if line)
 
-    def open_pull_request_heads(self) -> frozenset[str]:
-        """The head branch of every open pull request."""
+    def open_pull_requests(self) -> tuple[PullRequest, ...]:
         self._sync()
-        return frozenset(str(r["head"]) for r in self._pulls(self._state()) if r["state"] == "open")
+        records = sorted((r for r in self._pulls(self._state()) if r["state"] == "open"), key=lambda r: r["number"])
+        return tuple(self._pull_request(r, with_mergeable=False) for r in records)
+
+    def open_pull_request_heads(self) -> frozenset[str]:
+        return frozenset(pr.head for pr in self.open_pull_requests())
 
     def pull_request_states(self) -> dict[int, PullRequestState]:
         """Every pull request's number and state."""
@@ -420,6 +425,55 @@ class LocalForge:
         self._sync()
         role = self._state().read("permissions.json", {}).get(user)
         return Permission.parse(role) if role else self.default_permission
+
+    def close_pull_request(self, number: int, comment: str | None = None) -> PullRequest:
+        self._sync()
+        if self._record(self._state(), number)["state"] != "open":
+            return self.get_pull_request(number)
+        if comment is not None:
+            self.upsert_comment(number, CLOSED_MARKER, comment)
+
+        def change(state: _State) -> dict[str, Any]:
+            record = self._record(state, number)
+            if record["state"] != "open":
+                return record
+            closed = {**record, "state": "closed", "head_sha": self._head_sha(record)}
+            state.write(f"pulls/{number}.json", closed)
+            return closed
+
+        return self._pull_request(self._transact(change, f"close #{number}"), with_mergeable=False)
+
+    def delete_branch(self, name: str) -> bool:
+        check_deletable_branch(name)
+        self._check_branch(name)
+        for _ in range(_ATTEMPTS):
+            self._sync()
+            sha = self._branch(name)
+            if sha is None:
+                return False
+            state = self._state()
+            open_pulls = [r for r in self._pulls(state) if r["state"] == "open"]
+            into = [r["number"] for r in open_pulls if r["base"] == name]
+            if into:
+                raise ForgeRejectedError(f"refusing to delete branch {name!r}: pull request #{into[0]} merges into it")
+            for record in open_pulls:
+                if record["head"] == name:  # closed with its branch, as GitHub does
+                    state.write(f"pulls/{record['number']}.json", {**record, "state": "closed", "head_sha": sha})
+            deletion = _Update(f"refs/heads/{name}", ZERO, sha)
+            try:
+                if state.files:
+                    self._publish(state, f"delete {name}", [deletion])
+                else:
+                    self._update_refs([deletion])
+            except _ConflictError:
+                _jitter()
+                continue
+            return True
+        raise ForgeUnavailableError(f"could not delete {name!r}: too many concurrent writers")
+
+    def branch_sha(self, name: str) -> str | None:
+        self._sync()
+        return self._branch(name)
 
     # -- beyond the protocol: setup for local use and tests ----------------------------------------------------
 
@@ -433,16 +487,6 @@ class LocalForge:
                 state.write("permissions.json", roles)
 
         self._transact(change, f"grant {user} {permission.label}")
-
-    def close_pull_request(self, number: int) -> None:
-        """Close pull request ``number`` without merging it (what a person does in GitHub's UI)."""
-
-        def change(state: _State) -> None:
-            record = self._record(state, number)
-            if record["state"] == "open":
-                state.write(f"pulls/{number}.json", {**record, "state": "closed", "head_sha": self._head_sha(record)})
-
-        self._transact(change, f"close #{number}")
 
     # -- state -------------------------------------------------------------------------------------------------
 
@@ -706,7 +750,7 @@ class LocalForge:
                 raise ForgeUnavailableError(f"git update-ref failed in {self.location}: {err.strip()[:300]}")
             return
         leases = [f"--force-with-lease={u.ref}:{u.old or ''}" for u in updates]
-        specs = [f"{u.new}:{u.ref}" for u in updates]
+        specs = [f":{u.ref}" if u.new == ZERO else f"{u.new}:{u.ref}" for u in updates]
         status, out, err = self._run(
             "push", "--atomic", "--porcelain", "--no-verify", *leases, "--", self._remote, *specs
         )

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.forge.errors import ForgeRejectedError
+
 StatusState = Literal["pending", "success", "failure", "error"]
 """A commit status state, as GitHub names them."""
 
@@ -23,6 +25,11 @@ MAX_STATUS_DESCRIPTION = 140
 """GitHub rejects longer commit status descriptions; both forges cut them to this length."""
 
 _MARKER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*\Z")
+
+BOT_BRANCH_PREFIX = "envbot/"
+"""envbot's own branches start with this; ``Forge.delete_branch`` deletes no other."""
+CLOSED_MARKER = "envbot:closed"
+"""The hidden marker of the comment ``Forge.close_pull_request`` leaves, so that a retried close edits it in place."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +232,15 @@ def status_description(text: str) -> str:
     if len(text) <= MAX_STATUS_DESCRIPTION:
         return text
     return text[: MAX_STATUS_DESCRIPTION - 1] + "…"
+
+
+def check_deletable_branch(name: str) -> str:
+    """``name`` when it is one of envbot's own branches; ``ForgeRejectedError`` for any other (``main``, a person's)."""
+    if not name.startswith(BOT_BRANCH_PREFIX) or name == BOT_BRANCH_PREFIX:
+        raise ForgeRejectedError(
+            f"refusing to delete branch {name!r}: envbot deletes only its own {BOT_BRANCH_PREFIX}* branches"
+        )
+    return name
 
 
 def check_path(path: str) -> str:

@@ -26,6 +26,9 @@ class Forge(Protocol):
     """One repository on a forge (GitHub, or git on disk). Every method is idempotent: re-running a call with
     the same arguments converges to the same state, so a crash or a second process never duplicates anything.
 
+    Beyond the calls of one environment, it lists the whole repository (sweeps) and withdraws what is no longer
+    wanted: closes pull requests and deletes envbot's branches.
+
     Implementations raise only ``EnvbotError`` subclasses: ``ForgeUnavailableError`` / ``BaseMovedError``
     (transient) and ``ForgeNotFoundError`` / ``ForgeRejectedError`` (permanent), from ``bot.forge.errors``.
     """
@@ -117,10 +120,7 @@ class Forge(Protocol):
         """The role of ``user`` on this repository; ``Permission.NONE`` for unknown users."""
         ...
 
-
-@runtime_checkable
-class RepositoryListing(Protocol):
-    """Whole-repository listings for sweeps: a fixed number of paged requests, never one per environment."""
+    # -- whole-repository listings, for sweeps: a fixed number of paged requests, never one per environment -----
 
     def branch_names(self) -> frozenset[str]:
         """The names of every branch."""
@@ -130,6 +130,34 @@ class RepositoryListing(Protocol):
         """Every pull request's number and state (open, closed, merged)."""
         ...
 
+    def open_pull_requests(self) -> tuple[PullRequest, ...]:
+        """Every open pull request (all pages of one listing), sorted by number; ``mergeable`` is ``None``."""
+        ...
+
     def open_pull_request_heads(self) -> frozenset[str]:
-        """The head branch of every open pull request."""
+        """The head branch of every open pull request (from the same listing as ``open_pull_requests``)."""
+        ...
+
+    # -- withdrawing and cleaning up -----------------------------------------------------------------------------
+
+    def close_pull_request(self, number: int, comment: str | None = None) -> PullRequest:
+        """Close pull request ``number`` without merging it, and return it as it now is.
+
+        When it is open and ``comment`` is given, the comment is posted first, as the one comment marked
+        ``CLOSED_MARKER`` (``bot.forge.model``) by ``upsert_comment``: a retried close edits it in place and never
+        posts a second. A pull request that is already closed or merged is left as it is (no comment) and returned.
+        ``ForgeNotFoundError`` when there is no such pull request.
+        """
+        ...
+
+    def delete_branch(self, name: str) -> bool:
+        """Delete branch ``name``: True when it was deleted, False when it did not exist (no error).
+
+        Only envbot's own branches (``envbot/...``) are deleted, and never one that an open pull request merges
+        into: ``ForgeRejectedError``. An open pull request whose head it is gets closed with it (as GitHub does).
+        """
+        ...
+
+    def branch_sha(self, name: str) -> str | None:
+        """The commit at the tip of branch ``name``; ``None`` when the branch does not exist."""
         ...

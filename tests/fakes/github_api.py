@@ -24,6 +24,8 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from tests.fakes.three_way import merge_trees
+
 OWN_DESCRIPTION = Path(__file__).resolve().parents[1] / "fixtures" / "github-rest" / "operations.yaml"
 """The project's own description of the operations the fake serves (found beside this file rather than through
 ``project_paths``, so that the benchmarks, which import the fake without ``tests/`` on the path, load it too)."""
@@ -306,7 +308,10 @@ class OpenApi(RestApi):
             return [] if call.status >= 400 else [f"{where}: GitHub does not document this status"]
         content = (self.deref(documented).get("content") or {}).get("application/json")
         if content is None:
-            return [] if call.reply is None else [f"{where}: GitHub documents no body for this status"]
+            # An error always carries GitHub's ``{"message": ...}``, even where the description shows no body (the
+            # 422 of git/delete-ref: "Reference does not exist").
+            silent = call.reply is None or call.status >= 400
+            return [] if silent else [f"{where}: GitHub documents no body for this status"]
         return [f"{where}: {problem}" for problem in self._shape_problems(call.reply, content["schema"], "(body)")]
 
     def _shape_problems(self, value: Any, schema: Any, where: str) -> list[str]:
@@ -504,23 +509,18 @@ class FakeGitHub:
         return seen
 
     def _merge_trees(self, base: str, head: str) -> dict[str, str] | None:
-        """Three-way merge by file: ``None`` when both sides changed one file differently."""
+        """Three-way merge, line by line within a file as git does: ``None`` on a conflict."""
         head_line = set(self._ancestors(head))
         ancestor = next((c for c in self._ancestors(base) if c in head_line), None)
         origin = self.trees[self.commits[ancestor].tree] if ancestor else {}
         ours, theirs = self.trees[self.commits[base].tree], self.trees[self.commits[head].tree]
-        merged: dict[str, str] = {}
-        for path in set(origin) | set(ours) | set(theirs):
-            o, b, h = origin.get(path), ours.get(path), theirs.get(path)
-            if b == h or o == h:
-                result = b
-            elif o == b:
-                result = h
-            else:
-                return None
-            if result is not None:
-                merged[path] = result
-        return merged
+        return merge_trees(
+            origin,
+            ours,
+            theirs,
+            read=lambda sha: self.blobs[sha].decode("utf-8", "surrogateescape"),
+            store=lambda text: self._store_blob(text.encode("utf-8", "surrogateescape")),
+        )
 
     # -- HTTP -------------------------------------------------------------------------------------------------
 
@@ -676,6 +676,18 @@ class FakeGitHub:
         self.refs[ref] = b["sha"]
         return 200, {"ref": ref, "object": {"sha": b["sha"], "type": "commit"}}
 
+    def op_git_delete_ref(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
+        ref = "refs/" + p["ref"]
+        if ref not in self.refs:
+            raise ReplyError(422, "Reference does not exist")
+        if ref == f"refs/heads/{self.default_branch}":
+            raise ReplyError(422, "Cannot delete the default branch")
+        del self.refs[ref]
+        for pr in self.pulls.values():  # GitHub closes the open pull requests of a deleted head branch
+            if ref == f"refs/heads/{pr['head']}" and pr["state"] == "open":
+                pr["state"] = "closed"
+        return 204, None
+
     def op_repos_get_content(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
         commit = self.commits[self._resolve(q.get("ref", self.default_branch))]
         files = self.trees[commit.tree]
@@ -788,6 +800,7 @@ class FakeGitHub:
 
     def op_pulls_update(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
         pr = self._pull(p["pull_number"])
+        self._pull_json(pr, full=False)  # refresh the head SHA: a closed pull request keeps the last one
         for key in ("title", "body", "base"):
             if key in b:
                 pr[key] = b[key]

@@ -12,7 +12,17 @@ from manual_clock import ManualClock
 
 from bot.forge.local import LocalForge
 from tests.fakes.github_api import FakeGitHub, RestApi, own_api, upstream_api
-from tests.forge.support import IDENTITY, SEED, GitHubHarness, Harness, LocalHarness, github_forge, make_bare_repo
+from tests.fakes.memory_forge import MemoryForge
+from tests.forge.support import (
+    IDENTITY,
+    SEED,
+    GitHubHarness,
+    Harness,
+    LocalHarness,
+    MemoryHarness,
+    github_forge,
+    make_bare_repo,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -51,12 +61,16 @@ def github_fake() -> Iterator[FakeGitHub]:
         yield fake
 
 
-@pytest.fixture(params=["github", pytest.param("github-openapi", marks=pytest.mark.conformance), "local"])
+@pytest.fixture(params=["github", pytest.param("github-openapi", marks=pytest.mark.conformance), "local", "memory"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     """The same scenario against GitHubForge (on the fake, which checks each request against the project's own
-    description, or, in the conformance tier, against GitHub's OpenAPI description) and LocalForge (on a bare
-    repository); both keep time by one manual clock (``harness.clock``)."""
+    description, or, in the conformance tier, against GitHub's OpenAPI description), LocalForge (on a bare
+    repository) and MemoryForge (the tests' in-memory forge); all keep time by one manual clock
+    (``harness.clock``)."""
     clock = ManualClock()
+    if request.param == "memory":
+        yield MemoryHarness(MemoryForge.initialize(SEED, clock=clock), clock)
+        return
     if request.param == "local":
         bare = make_bare_repo(tmp_path, SEED)
         with LocalForge(bare, clock=clock) as forge:

@@ -14,6 +14,7 @@ from bot.forge.github import GitHubForge
 from bot.forge.local import STATE_REF, LocalForge, _State
 from bot.forge.retry import RetryPolicy
 from tests.fakes.github_api import FakeGitHub
+from tests.fakes.memory_forge import MemoryForge
 
 TOKEN = "ghp_TEST_TOKEN_0123456789abcdefghijklmnopqrstuv"
 IDENTITY = {
@@ -147,6 +148,38 @@ class LocalHarness:
 
     def state_commits(self) -> int:
         return int(git("rev-list", "--count", STATE_REF, cwd=self.bare) or 0)
+
+
+class MemoryHarness:
+    name = "memory"
+
+    def __init__(self, forge: MemoryForge, clock: ManualClock) -> None:
+        self.forge = forge
+        self.clock = clock
+
+    def base_sha(self) -> str:
+        return self.forge.commit("main").sha
+
+    def parents(self, sha: str) -> tuple[str, ...]:
+        return self.forge.commit(sha).parents
+
+    def branch_exists(self, branch: str) -> bool:
+        return branch in self.forge.branch_names()
+
+    def grant(self, user: str, permission: Permission) -> None:
+        self.forge.grant(user, permission)
+
+    def plant_comment(self, number: int, body: str) -> None:
+        self.forge.add_comment(number, body)
+
+    def comments(self, number: int) -> list[str]:
+        return [c.body for c in self.forge.comments(number)]
+
+    def open_pulls(self) -> list[int]:
+        return [pr.number for pr in self.forge.pull_requests() if pr.state == "open"]
+
+    def status_history(self, sha: str) -> int:
+        return len(self.forge.statuses(sha))
 
 
 def no_sleep(seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""The Forge contract, run against GitHubForge (on the GitHub fake) and LocalForge (on a bare repository)."""
+"""The Forge contract, run against GitHubForge (on the GitHub fake), LocalForge (on a bare repository) and the
+tests' MemoryForge."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.errors import PermanentError, TransientError
 from bot.forge import (
+    CLOSED_MARKER,
     BaseMovedError,
     Comment,
     FileChange,
@@ -35,7 +37,7 @@ def open_pr(h: Harness, n: int = 3, title: str = "Provision dev-feature-auth") -
     return h.forge.ensure_pull_request(BRANCH, "main", title, "body", labels=["envbot"]).number
 
 
-def test_both_implementations_satisfy_the_protocol(harness: Harness) -> None:
+def test_every_implementation_satisfies_the_protocol(harness: Harness) -> None:
     assert isinstance(harness.forge, Forge)
 
 
@@ -360,3 +362,130 @@ def test_permission(harness: Harness) -> None:
     assert harness.forge.permission("bob") >= Permission.WRITE
     assert harness.forge.permission("carol") < Permission.WRITE
     assert harness.forge.permission("mallory") is Permission.NONE
+
+
+def test_changes_to_different_lines_of_one_file_merge(harness: Harness) -> None:
+    path = "registry/environments/dev/environment.yaml"
+    lines = [f"line{i}: {i}\n" for i in range(10)]
+    harness.forge.push_commit("main", "main", [FileChange.write(path, "".join(lines))], "record")
+    ours = lines.copy()
+    ours[1] = "line1: changed by the pull request\n"
+    harness.forge.push_commit(BRANCH, "main", [FileChange.write(path, "".join(ours))], "update")
+    number = harness.forge.ensure_pull_request(BRANCH, "main", "Update", "body").number
+    theirs = lines.copy()
+    theirs[8] = "line8: changed on main\n"
+    harness.forge.push_commit("main", "main", [FileChange.write(path, "".join(theirs))], "someone else")
+    pr = harness.forge.get_pull_request(number)
+    assert pr.mergeable is True
+    assert harness.forge.merge(number, pr.head_sha).merged
+    both = lines.copy()
+    both[1], both[8] = ours[1], theirs[8]
+    assert harness.forge.read_file(path, "main") == "".join(both)
+
+
+# -- listings --------------------------------------------------------------------------------------------------
+
+
+def test_open_pull_requests_are_listed_by_number(harness: Harness) -> None:
+    assert harness.forge.open_pull_requests() == ()
+    first = open_pr(harness)
+    other = "envbot/dev-feature-auth/applications"
+    harness.forge.push_commit(other, "main", files(1, "registry/apps"), "apps")
+    second = harness.forge.ensure_pull_request(other, "main", "Deploy", "apps body", labels=["envbot"]).number
+    listed = harness.forge.open_pull_requests()
+    assert [pr.number for pr in listed] == [first, second]
+    assert [(pr.head, pr.base, pr.title, pr.state, pr.mergeable) for pr in listed] == [
+        (BRANCH, "main", "Provision dev-feature-auth", "open", None),
+        (other, "main", "Deploy", "open", None),
+    ]
+    assert listed[1].head_sha == harness.forge.branch_sha(other)
+    assert harness.forge.open_pull_request_heads() == {BRANCH, other}
+    harness.forge.merge(first, listed[0].head_sha)
+    assert [pr.number for pr in harness.forge.open_pull_requests()] == [second]
+    assert harness.forge.open_pull_request_heads() == {other}
+    assert harness.forge.pull_request_states() == {first: "merged", second: "open"}
+    assert {"main", BRANCH, other} <= harness.forge.branch_names()
+
+
+def test_branch_sha(harness: Harness) -> None:
+    assert harness.forge.branch_sha("main") == harness.base_sha()
+    assert harness.forge.branch_sha(BRANCH) is None
+    pushed = harness.forge.push_commit(BRANCH, "main", files(1), "m")
+    assert harness.forge.branch_sha(BRANCH) == pushed.sha
+
+
+# -- closing pull requests and deleting branches ---------------------------------------------------------------
+
+
+def test_closing_a_pull_request_comments_once(harness: Harness) -> None:
+    number = open_pr(harness)
+    harness.plant_comment(number, "LGTM")
+    closed = harness.forge.close_pull_request(number, "Closed: dev-feature-auth was destroyed.")
+    assert (closed.number, closed.state, closed.mergeable, closed.head) == (number, "closed", None, BRANCH)
+    again = harness.forge.close_pull_request(number, "Closed: dev-feature-auth was destroyed.")
+    assert again == closed
+    assert harness.comments(number) == ["LGTM", f"<!-- {CLOSED_MARKER} -->\nClosed: dev-feature-auth was destroyed."]
+    assert harness.forge.get_pull_request(number).state == "closed"
+    assert harness.open_pulls() == [] and harness.forge.open_pull_requests() == ()
+    assert harness.forge.merge(number, closed.head_sha).outcome is MergeOutcome.NOT_MERGEABLE
+    assert harness.forge.ensure_pull_request(BRANCH, "main", "again", "b").number != number  # a new one
+
+
+def test_a_close_retried_after_its_comment_posts_no_second(harness: Harness) -> None:
+    number = open_pr(harness)
+    # A run that crashed between its comment and the close left the comment behind.
+    harness.forge.upsert_comment(number, CLOSED_MARKER, "Closed: superseded by a newer pull request.")
+    closed = harness.forge.close_pull_request(number, "Closed: superseded by a newer pull request.")
+    assert closed.state == "closed"
+    assert harness.comments(number) == [f"<!-- {CLOSED_MARKER} -->\nClosed: superseded by a newer pull request."]
+
+
+def test_closing_without_a_comment_and_closing_what_is_not_open(harness: Harness) -> None:
+    number = open_pr(harness)
+    head = harness.forge.get_pull_request(number).head_sha
+    assert harness.forge.close_pull_request(number).state == "closed"
+    assert harness.comments(number) == []
+    merged = open_pr(harness, n=2)
+    harness.forge.merge(merged, harness.forge.get_pull_request(merged).head_sha)
+    left = harness.forge.close_pull_request(merged, "Closed: not needed.")
+    assert left.state == "merged" and harness.comments(merged) == []  # a merged one is left as it is
+    assert harness.forge.close_pull_request(number, "late").head_sha == head and harness.comments(number) == []
+    with pytest.raises(ForgeNotFoundError):
+        harness.forge.close_pull_request(404, "x")
+
+
+def test_deleting_a_branch_twice(harness: Harness) -> None:
+    harness.forge.push_commit(BRANCH, "main", files(1), "m")
+    assert harness.forge.delete_branch(BRANCH) is True
+    assert not harness.branch_exists(BRANCH) and harness.forge.branch_sha(BRANCH) is None
+    assert harness.forge.delete_branch(BRANCH) is False
+    assert harness.forge.read_file("README.md", "main") == "# platform\n"
+
+
+def test_only_envbots_own_branches_are_deleted(harness: Harness) -> None:
+    harness.forge.push_commit("feature/login", "main", files(1), "a person's work")
+    for name in ("main", "feature/login", "envbot", "envbot/", "no-such-branch"):
+        with pytest.raises(ForgeRejectedError, match="envbot"):
+            harness.forge.delete_branch(name)
+    assert harness.branch_exists("main") and harness.branch_exists("feature/login")
+
+
+def test_a_branch_an_open_pull_request_merges_into_is_kept(harness: Harness) -> None:
+    base = "envbot/dev-feature-auth/staging"
+    harness.forge.push_commit(base, "main", files(1), "staging")
+    harness.forge.push_commit(BRANCH, base, files(2), "on staging")
+    number = harness.forge.ensure_pull_request(BRANCH, base, "Into staging", "body").number
+    with pytest.raises(ForgeRejectedError, match=f"#{number}"):
+        harness.forge.delete_branch(base)
+    assert harness.branch_exists(base)
+    harness.forge.close_pull_request(number)
+    assert harness.forge.delete_branch(base) is True
+
+
+def test_deleting_the_head_of_an_open_pull_request_closes_it(harness: Harness) -> None:
+    number = open_pr(harness)
+    head = harness.forge.get_pull_request(number).head_sha
+    assert harness.forge.delete_branch(BRANCH) is True
+    pr = harness.forge.get_pull_request(number)
+    assert (pr.state, pr.head_sha, pr.mergeable) == ("closed", head, None)
+    assert harness.forge.open_pull_requests() == () and harness.forge.pull_request_states() == {number: "closed"}

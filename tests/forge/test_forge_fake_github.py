@@ -27,6 +27,7 @@ REFUSED: list[tuple[str, str, Any, str]] = [
     ("POST", f"{API}/statuses/{'a' * 40}", {"state": "success", "context": 7}, "body rejected"),
     ("PUT", f"{API}/pulls/1/merge", {"sha": "x", "merge_method": "fast-forward"}, "body rejected"),
     ("PATCH", f"{API}/git/refs/heads/main", {"sha": "x", "force": "yes"}, "body rejected"),
+    ("DELETE", f"{API}/git/refs/heads/envbot/dev/x", {"sha": "x"}, "takes no request body"),
     ("POST", f"{API}/issues/1/labels", {"labels": []}, "body rejected"),
     ("POST", f"{API}/issues/1/comments", {"body": "x", "sticky": True}, "undocumented body fields"),
     ("GET", f"{API}/pulls?status=open", None, "unknown query parameters"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -153,3 +154,92 @@ def test_constructor_checks_its_arguments() -> None:
         GitHubForge("acme", TOKEN)
     with pytest.raises(ValueError, match="token"):
         GitHubForge("acme/platform", "")
+
+
+# -- listings, closing and deleting: their request budgets ---------------------------------------------------------
+
+
+def requests_of(fake: FakeGitHub, call: Callable[[GitHubForge], object]) -> list[str]:
+    """The operations one call of a fresh GitHubForge sent."""
+    before = fake.count()
+    call(github_forge(fake))
+    return [c.operation for c in fake.calls[before:]]
+
+
+def test_closing_costs_two_requests_plus_the_comment(github_fake: FakeGitHub) -> None:
+    open_pull_request(github_fake, 1)
+    (number,) = github_fake.pulls
+    comment = "Closed: superseded."
+    assert requests_of(github_fake, lambda forge: forge.close_pull_request(number, comment)) == [
+        "pulls/get",
+        "issues/list-comments",  # upsert_comment: find, post, look again
+        "issues/create-comment",
+        "issues/list-comments",
+        "pulls/update",
+    ]
+    (close,) = [c for c in github_fake.calls if c.operation == "pulls/update"]
+    assert close.body == {"state": "closed"}
+    assert requests_of(github_fake, lambda forge: forge.close_pull_request(number, comment)) == ["pulls/get"]
+    other = "envbot/dev/applications"
+    forge = github_forge(github_fake)
+    forge.push_commit(other, "main", [FileChange.write("apps/a.yaml", "a\n")], "apps")
+    second = forge.ensure_pull_request(other, "main", "Deploy", "body").number
+    assert requests_of(github_fake, lambda forge: forge.close_pull_request(second)) == ["pulls/get", "pulls/update"]
+
+
+def test_deleting_a_branch_costs_two_requests(github_fake: FakeGitHub) -> None:
+    github_forge(github_fake).push_commit(BRANCH, "main", [FileChange.write("a.yaml", "a\n")], "m")
+    assert requests_of(github_fake, lambda forge: forge.delete_branch(BRANCH)) == ["pulls/list", "git/delete-ref"]
+    listing, deletion = github_fake.calls[-2:]
+    assert listing.query == {"state": "open", "base": BRANCH, "per_page": "1"}
+    assert deletion.path == f"/repos/acme/platform/git/refs/heads/{BRANCH}" and deletion.status == 204
+    gone: list[bool] = []
+    assert requests_of(github_fake, lambda forge: gone.append(forge.delete_branch(BRANCH))) == [
+        "pulls/list",
+        "git/delete-ref",  # 422 Reference does not exist
+    ]
+    assert gone == [False]
+    forge = github_forge(github_fake)
+    with pytest.raises(ForgeRejectedError):
+        forge.delete_branch("main")
+    assert forge.request_count == 0  # refused before asking
+
+
+def test_a_deletion_github_refuses_for_another_reason_is_an_error(
+    github_fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github_forge(github_fake).push_commit(BRANCH, "main", [FileChange.write("a.yaml", "a\n")], "m")
+
+    def refuse(p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
+        raise ReplyError(422, "Cannot delete this protected branch")
+
+    monkeypatch.setattr(github_fake, "op_git_delete_ref", refuse)
+    with pytest.raises(ForgeRejectedError, match="protected branch"):
+        github_forge(github_fake).delete_branch(BRANCH)
+
+
+def test_branch_sha_costs_one_request(github_fake: FakeGitHub) -> None:
+    assert requests_of(github_fake, lambda forge: forge.branch_sha("main")) == ["repos/get-branch"]
+    assert requests_of(github_fake, lambda forge: forge.branch_sha("gone")) == ["repos/get-branch"]
+
+
+def test_open_pull_requests_read_every_page(github_fake: FakeGitHub) -> None:
+    head = github_fake.refs["refs/heads/main"]
+    for number in range(1, 152):
+        github_fake.pulls[number] = {
+            "number": number,
+            "title": f"#{number}",
+            "body": "",
+            "head": f"envbot/env-{number}/infrastructure",
+            "base": "main",
+            "head_sha": head,
+            "state": "open" if number % 3 else "closed",
+            "labels": set(),
+            "merged": False,
+            "merge_sha": None,
+        }
+    forge = github_forge(github_fake)
+    listed = forge.open_pull_requests()
+    assert [pr.number for pr in listed] == [n for n in range(1, 152) if n % 3]
+    assert forge.request_count == 2  # 100 open ones on the first page, the rest on the second
+    assert forge.open_pull_request_heads() == {pr.head for pr in listed}

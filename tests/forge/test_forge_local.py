@@ -208,6 +208,16 @@ def test_a_file_url(bare: Path, tmp_path: Path) -> None:
     assert '"state": "merged"' in git("cat-file", "blob", f"{STATE_REF}:pulls/1.json", cwd=bare)
 
 
+def test_a_branch_deleted_over_a_url_is_gone_for_every_mirror(bare: Path, tmp_path: Path) -> None:
+    with LocalForge(bare.as_uri(), cache_dir=tmp_path / "mirror-a") as a, LocalForge(bare.as_uri()) as b:
+        number = open_pr(a)
+        assert b.delete_branch(BRANCH) is True
+        assert git("for-each-ref", f"refs/heads/{BRANCH}", cwd=bare) == ""
+        assert a.branch_sha(BRANCH) is None and a.get_pull_request(number).state == "closed"
+        assert a.delete_branch(BRANCH) is False
+        assert a.branch_sha("main") == git("rev-parse", "refs/heads/main", cwd=bare)
+
+
 def test_lost_push_races_over_a_url_are_retried(bare: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with LocalForge(bare.as_uri()) as a, LocalForge(bare.as_uri()) as b:
         number = open_pr(a)

@@ -1,0 +1,536 @@
+"""``MemoryForge``: the whole Forge protocol in memory with LocalForge's semantics, fast enough for thousands of runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import heapq
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
+
+from bot.clock import Clock, utc_now
+from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError
+from bot.forge.model import (
+    CLOSED_MARKER,
+    STATUS_STATES,
+    CombinedStatus,
+    Comment,
+    CommitResult,
+    CommitStatus,
+    FileChange,
+    MergeMethod,
+    MergeOutcome,
+    MergeResult,
+    Permission,
+    PullRequest,
+    PullRequestState,
+    StatusState,
+    check_deletable_branch,
+    check_path,
+    combine_states,
+    has_marker,
+    marked_body,
+    status_description,
+)
+from tests.fakes.three_way import merge_trees
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SHA = re.compile(r"^[0-9a-f]{40}\Z")
+_BAD_BRANCH = re.compile(r"^[-/]|/\Z|\.\Z|\.\.|//|@\{|[\x00-\x20\x7f~^:?*\[\\]|(^|/)\.|\.lock(/|\Z)")
+"""What ``git check-ref-format`` refuses in a branch name (LocalForge asks git; here the rules are spelled out)."""
+_CACHE_ENTRIES = 4096
+
+
+@dataclass(frozen=True)
+class MemoryCommit:
+    """One immutable snapshot: every file's text by path, its parents, and when it was made."""
+
+    sha: str
+    files: Mapping[str, str]
+    parents: tuple[str, ...]
+    message: str
+    when: dt.datetime
+    generation: int
+    """1 for a root commit, else one more than its highest parent (prunes ancestry walks)."""
+
+
+@dataclass
+class _Comment:
+    id: int
+    body: str
+    created_at: dt.datetime
+    author: str
+
+    def value(self, *, changed: bool = True) -> Comment:
+        return Comment(id=self.id, body=self.body, created_at=self.created_at, changed=changed)
+
+
+@dataclass
+class _Pull:
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    head_sha: str
+    state: PullRequestState = "open"
+    labels: tuple[str, ...] = ()
+    merge_sha: str | None = None
+    comments: list[_Comment] = field(default_factory=list)
+
+
+def _locked(method: F) -> F:
+    """Run ``method`` holding the forge's lock: each call is atomic, as LocalForge's compare-and-swap makes it."""
+
+    @functools.wraps(method)
+    def locked(self: MemoryForge, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, locked)
+
+
+class MemoryForge:
+    """A repository held in memory: commits are immutable snapshots (``dict[path, text]``) with parents, branches
+    point at them, and pull requests, comments, statuses and permissions live beside them. The semantics are
+    LocalForge's (the forge contract suite runs on both): one commit per push on the base tip, compare-and-swap
+    on the base, pull requests found before they are created, merges only at the expected head (a merge commit
+    or a squash; line-by-line three-way merges, conflicts not mergeable), marked comments edited in place.
+
+    No git, no disk, no sleeping: a call costs microseconds. Every call holds one lock, so threads see each
+    call happen at once. ``clock`` stamps comments and commits; ``identity`` is the comment author counted as
+    envbot (``add_comment`` plants other authors' comments, which are never adopted). SHAs are deterministic:
+    the first commit's hashes its files, later ones that SHA and a counter, so two repositories seeded with
+    different files never share a SHA.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = utc_now,
+        identity: str = "envbot",
+        default_permission: Permission = Permission.NONE,
+    ) -> None:
+        self.identity = identity
+        self.default_permission = default_permission
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._commits: dict[str, MemoryCommit] = {}
+        self._branches: dict[str, str] = {}
+        self._pulls: dict[int, _Pull] = {}
+        self._open: dict[int, _Pull] = {}
+        """The open pull requests (both dicts are in number order: numbers only grow)."""
+        self._statuses: dict[str, list[CommitStatus]] = {}
+        self._roles: dict[str, Permission] = {}
+        self._counters = {"commit": 0, "pull": 0, "comment": 0}
+        self._salt = ""
+        self._merges: dict[tuple[str, str], Mapping[str, str] | None] = {}
+        self._trees: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    @classmethod
+    def initialize(
+        cls,
+        files: Mapping[str, str],
+        *,
+        branch: str = "main",
+        message: str = "Initial commit",
+        clock: Clock = utc_now,
+        identity: str = "envbot",
+        default_permission: Permission = Permission.NONE,
+    ) -> MemoryForge:
+        """A repository whose ``branch`` holds ``files`` in one first commit."""
+        forge = cls(clock=clock, identity=identity, default_permission=default_permission)
+        forge._check_branch(branch)
+        snapshot = {check_path(path): text for path, text in files.items()}
+        forge._salt = hashlib.sha1(repr(sorted(snapshot.items())).encode(), usedforsecurity=False).hexdigest()
+        forge._branches[branch] = forge._commit(snapshot, (), message)
+        return forge
+
+    def __repr__(self) -> str:
+        return f"MemoryForge(branches={sorted(self._branches)}, pulls={len(self._pulls)})"
+
+    # -- Forge: reading ----------------------------------------------------------------------------------------
+
+    @_locked
+    def read_file(self, path: str, ref: str) -> str | None:
+        check_path(path)
+        sha = self._resolve(ref)
+        return None if sha is None else self._commits[sha].files.get(path)
+
+    @_locked
+    def list_tree(self, prefix: str, ref: str) -> tuple[str, ...]:
+        folder = prefix.strip("/")
+        if folder:
+            check_path(folder)
+        sha = self._resolve(ref)
+        if sha is None:
+            return ()
+        key = (sha, folder)
+        if key not in self._trees:
+            lead = f"{folder}/" if folder else ""
+            self._remember(self._trees, key, tuple(sorted(p for p in self._commits[sha].files if p.startswith(lead))))
+        return self._trees[key]
+
+    # -- Forge: commits and pull requests ------------------------------------------------------------------------
+
+    @_locked
+    def push_commit(
+        self,
+        branch: str,
+        base: str,
+        changes: Sequence[FileChange],
+        message: str,
+        *,
+        expected_base_sha: str | None = None,
+    ) -> CommitResult:
+        self._check_branch(branch)
+        wanted = {check_path(c.path): c.content for c in changes}
+        base_sha = self._branches.get(base)
+        if base_sha is None:
+            raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self!r}")
+        if expected_base_sha is not None and expected_base_sha != base_sha:
+            raise BaseMovedError(base, expected_base_sha, base_sha)
+        head = None if branch == base else self._branches.get(branch)
+        base_files = self._commits[base_sha].files
+        effective = {p: c for p, c in wanted.items() if base_files.get(p) != c}
+        if not effective:
+            target = base_sha
+        else:
+            files = dict(base_files)
+            for path, content in effective.items():
+                if content is None:
+                    del files[path]
+                else:
+                    files[path] = content
+            if head is not None and self._commits[head].parents == (base_sha,) and self._commits[head].files == files:
+                return CommitResult(branch, head, base_sha, changed=False)
+            target = self._commit(files, (base_sha,), message)
+        if target == (base_sha if branch == base else head):
+            return CommitResult(branch, target, base_sha, changed=False)
+        self._branches[branch] = target
+        return CommitResult(branch, target, base_sha, changed=True)
+
+    @_locked
+    def ensure_pull_request(
+        self, head: str, base: str, title: str, body: str, labels: Sequence[str] = ()
+    ) -> PullRequest:
+        found = [p for p in self._open.values() if p.head == head and p.base == base]
+        if found:
+            pull = found[0]
+            pull.title, pull.body = title, body
+            pull.labels = tuple(sorted({*pull.labels, *labels}))
+        else:
+            head_sha, base_sha = self._branches.get(head), self._branches.get(base)
+            if head_sha is None or base_sha is None:
+                missing = head if head_sha is None else base
+                raise ForgeRejectedError(f"cannot open {head} → {base}: branch {missing!r} does not exist")
+            if self._is_ancestor(head_sha, base_sha):
+                raise ForgeRejectedError(f"cannot open {head} → {base}: no commits between {base} and {head}")
+            pull = _Pull(self._next("pull"), title, body, head, base, head_sha, labels=tuple(sorted(set(labels))))
+            self._pulls[pull.number] = self._open[pull.number] = pull
+        return self._value(pull, with_mergeable=False)
+
+    @_locked
+    def get_pull_request(self, number: int) -> PullRequest:
+        return self._value(self._pull(number), with_mergeable=True)
+
+    @_locked
+    def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
+        if method not in ("merge", "squash"):
+            raise ValueError(f"unknown merge method {method!r}")
+        pull = self._pull(number)
+        if pull.state == "merged":
+            return MergeResult(MergeOutcome.MERGED, sha=pull.merge_sha, message="already merged")
+        if pull.state != "open":
+            return MergeResult(MergeOutcome.NOT_MERGEABLE, message="pull request is closed")
+        head_sha, base_sha = self._branches.get(pull.head), self._branches.get(pull.base)
+        if head_sha is None or base_sha is None:
+            return MergeResult(MergeOutcome.NOT_MERGEABLE, message="a branch of the pull request is gone")
+        if head_sha != expected_head_sha:
+            return MergeResult(MergeOutcome.HEAD_MOVED, message=f"head is now {head_sha[:12]}")
+        files = self._merged(base_sha, head_sha)
+        if files is None:
+            return MergeResult(MergeOutcome.NOT_MERGEABLE, message="merge conflict")
+        parents = (base_sha,) if method == "squash" else (base_sha, head_sha)
+        merged = self._commit(files, parents, f"Merge pull request #{number} from {pull.head}\n\n{pull.title}\n")
+        self._branches[pull.base] = merged
+        pull.merge_sha = merged
+        self._end(pull, "merged", head_sha)
+        return MergeResult(MergeOutcome.MERGED, sha=merged, message="merged")
+
+    # -- Forge: statuses, comments, permissions ------------------------------------------------------------------
+
+    @_locked
+    def commit_status(self, ref: str) -> CombinedStatus:
+        sha = self._resolve(ref)
+        if sha is None:
+            raise ForgeNotFoundError(f"no commit {ref!r} in {self!r}")
+        statuses = tuple(sorted(self._latest_statuses(sha).values(), key=lambda s: s.context))
+        return CombinedStatus(sha, combine_states([s.state for s in statuses]), statuses)
+
+    @_locked
+    def set_status(
+        self,
+        sha: str,
+        context: str,
+        state: StatusState,
+        description: str,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        if state not in STATUS_STATES:
+            raise ValueError(f"unknown status state {state!r}")
+        wanted = CommitStatus(context, state, status_description(description), target_url)
+        if not _SHA.match(sha) or sha not in self._commits:
+            raise ForgeNotFoundError(f"no commit {sha!r} in {self!r}")
+        if self._latest_statuses(sha).get(context.lower()) != wanted:
+            self._statuses.setdefault(sha, []).append(wanted)
+        return wanted
+
+    @_locked
+    def upsert_comment(
+        self, number: int, marker: str, body: str, *, unless_posted_since: dt.datetime | None = None
+    ) -> Comment:
+        text = marked_body(marker, body)
+        pull = self._pull(number)
+        mine = [c for c in pull.comments if c.author == self.identity and has_marker(c.body, marker)]
+        if unless_posted_since is not None:
+            recent = [c for c in mine if c.created_at >= unless_posted_since]
+            if recent:
+                return recent[-1].value(changed=False)
+            mine = []  # earlier replies stay: a new one is posted below them
+        elif len(mine) == 1 and mine[0].body == text:
+            return mine[0].value(changed=False)
+        if mine:
+            kept, *duplicates = mine
+            kept.body = text
+            gone = {c.id for c in duplicates}
+            pull.comments = [c for c in pull.comments if c.id not in gone]
+        else:
+            kept = _Comment(self._next("comment"), text, self._clock(), self.identity)
+            pull.comments.append(kept)
+        return kept.value()
+
+    @_locked
+    def permission(self, user: str) -> Permission:
+        return self._roles.get(user, self.default_permission)
+
+    # -- Forge: listings ---------------------------------------------------------------------------------------
+
+    @_locked
+    def branch_names(self) -> frozenset[str]:
+        return frozenset(self._branches)
+
+    @_locked
+    def pull_request_states(self) -> dict[int, PullRequestState]:
+        return {number: pull.state for number, pull in self._pulls.items()}
+
+    @_locked
+    def open_pull_requests(self) -> tuple[PullRequest, ...]:
+        return tuple(self._value(pull, with_mergeable=False) for pull in self._open.values())
+
+    def open_pull_request_heads(self) -> frozenset[str]:
+        return frozenset(pr.head for pr in self.open_pull_requests())
+
+    # -- Forge: withdrawing and cleaning up --------------------------------------------------------------------
+
+    @_locked
+    def close_pull_request(self, number: int, comment: str | None = None) -> PullRequest:
+        pull = self._pull(number)
+        if pull.state == "open":
+            if comment is not None:
+                self.upsert_comment(number, CLOSED_MARKER, comment)
+            self._end(pull, "closed", self._head_sha(pull))
+        return self._value(pull, with_mergeable=False)
+
+    @_locked
+    def delete_branch(self, name: str) -> bool:
+        check_deletable_branch(name)
+        self._check_branch(name)
+        sha = self._branches.get(name)
+        if sha is None:
+            return False
+        into = [p.number for p in self._open.values() if p.base == name]
+        if into:
+            raise ForgeRejectedError(f"refusing to delete branch {name!r}: pull request #{into[0]} merges into it")
+        for pull in [p for p in self._open.values() if p.head == name]:  # closed with its branch, as GitHub does
+            self._end(pull, "closed", sha)
+        del self._branches[name]
+        return True
+
+    @_locked
+    def branch_sha(self, name: str) -> str | None:
+        return self._branches.get(name)
+
+    # -- beyond the protocol: setup and inspection for tests ---------------------------------------------------
+
+    @_locked
+    def grant(self, user: str, permission: Permission) -> None:
+        """Record ``user``'s role on this repository."""
+        self._roles[user] = permission
+
+    @_locked
+    def commit(self, ref: str) -> MemoryCommit:
+        """The commit a branch or SHA names; ``ForgeNotFoundError`` when there is none."""
+        sha = self._resolve(ref)
+        if sha is None:
+            raise ForgeNotFoundError(f"no commit {ref!r} in {self!r}")
+        return self._commits[sha]
+
+    def files(self, ref: str) -> dict[str, str]:
+        """Every file at a branch or commit (a copy)."""
+        return dict(self.commit(ref).files)
+
+    @_locked
+    def pull_requests(self) -> list[PullRequest]:
+        """Every pull request, open, closed or merged, by number (``mergeable`` None)."""
+        return [self._value(pull, with_mergeable=False) for pull in self._pulls.values()]
+
+    @_locked
+    def comments(self, number: int) -> list[Comment]:
+        """Every comment on pull request ``number``, oldest first (envbot's and others')."""
+        return [c.value() for c in self._pull(number).comments]
+
+    @_locked
+    def add_comment(self, number: int, body: str, author: str | None = None) -> int:
+        """Post a comment as ``author`` (envbot's ``identity`` by default: a crashed run's duplicate; a person's
+        look-alike otherwise, which envbot never adopts); its id."""
+        comment = _Comment(self._next("comment"), body, self._clock(), author or self.identity)
+        self._pull(number).comments.append(comment)
+        return comment.id
+
+    @_locked
+    def statuses(self, sha: str) -> tuple[CommitStatus, ...]:
+        """Every status ever written on commit ``sha``, oldest first."""
+        return tuple(self._statuses.get(sha, ()))
+
+    @_locked
+    def history(self, branch: str, limit: int = 50) -> tuple[tuple[str, dt.datetime, str], ...]:
+        """First-parent history of ``branch``, newest first: (short SHA, commit time, title), as LocalForge's.
+
+        For a merge commit the title is the pull request's, taken from the commit body.
+        """
+        sha = self._branches.get(branch)
+        entries: list[tuple[str, dt.datetime, str]] = []
+        while sha is not None and len(entries) < limit:
+            commit = self._commits[sha]
+            subject, _, body = commit.message.partition("\n")
+            title = body.strip().splitlines()[0] if subject.startswith("Merge pull request") and body.strip() else ""
+            entries.append((sha[:7], commit.when, f"{subject}: {title}" if title else subject))
+            sha = commit.parents[0] if commit.parents else None
+        return tuple(entries)
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _next(self, kind: str) -> int:
+        self._counters[kind] += 1
+        return self._counters[kind]
+
+    def _commit(self, files: Mapping[str, str], parents: tuple[str, ...], message: str) -> str:
+        seed = f"{self._salt}\0{self._next('commit')}"
+        sha = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
+        generation = 1 + max((self._commits[p].generation for p in parents), default=0)
+        snapshot = MappingProxyType(dict(files))
+        self._commits[sha] = MemoryCommit(sha, snapshot, parents, message, self._clock(), generation)
+        return sha
+
+    def _resolve(self, ref: str) -> str | None:
+        sha = self._branches.get(ref)
+        if sha is not None:
+            return sha
+        return ref if _SHA.match(ref) and ref in self._commits else None
+
+    def _check_branch(self, name: str) -> None:
+        if not name or _BAD_BRANCH.search(name):
+            raise ValueError(f"invalid branch name {name!r}")
+
+    def _pull(self, number: int) -> _Pull:
+        pull = self._pulls.get(int(number))
+        if pull is None:
+            raise ForgeNotFoundError(f"no pull request #{number} in {self!r}")
+        return pull
+
+    def _end(self, pull: _Pull, state: PullRequestState, head_sha: str) -> None:
+        """Close or merge an open pull request, keeping its last head."""
+        pull.state, pull.head_sha = state, head_sha
+        del self._open[pull.number]
+
+    def _head_sha(self, pull: _Pull) -> str:
+        if pull.state == "open":
+            return self._branches.get(pull.head) or pull.head_sha
+        return pull.head_sha
+
+    def _value(self, pull: _Pull, *, with_mergeable: bool) -> PullRequest:
+        head_sha = self._head_sha(pull)
+        mergeable = None
+        if with_mergeable and pull.state == "open":
+            base_sha = self._branches.get(pull.base)
+            mergeable = base_sha is not None and self._merged(base_sha, head_sha) is not None
+        return PullRequest(
+            number=pull.number,
+            title=pull.title,
+            body=pull.body,
+            head=pull.head,
+            base=pull.base,
+            head_sha=head_sha,
+            state=pull.state,
+            labels=pull.labels,
+            mergeable=mergeable,
+        )
+
+    def _latest_statuses(self, sha: str) -> dict[str, CommitStatus]:
+        return {status.context.lower(): status for status in self._statuses.get(sha, ())}
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether ``older`` is ``newer`` or one of its ancestors (a walk that skips commits older than it)."""
+        floor = self._commits[older].generation
+        seen: set[str] = set()
+        stack = [newer]
+        while stack:
+            sha = stack.pop()
+            if sha == older:
+                return True
+            if sha in seen:
+                continue
+            seen.add(sha)
+            stack += (p for p in self._commits[sha].parents if self._commits[p].generation >= floor)
+        return False
+
+    def _merge_base(self, one: str, other: str) -> str | None:
+        """A best common ancestor: commits are visited newest generation first, marked by the side(s) reaching
+        them; the first one both sides reach has no common ancestor that descends from it."""
+        marks = {one: 1, other: 2} if one != other else {one: 3}
+        queue = [(-self._commits[sha].generation, sha) for sha in marks]
+        heapq.heapify(queue)
+        while queue:
+            _, sha = heapq.heappop(queue)
+            mark = marks[sha]
+            if mark == 3:
+                return sha
+            for parent in self._commits[sha].parents:
+                before = marks.get(parent, 0)
+                if before | mark != before:
+                    marks[parent] = before | mark
+                    heapq.heappush(queue, (-self._commits[parent].generation, parent))
+        return None
+
+    def _merged(self, base: str, head: str) -> Mapping[str, str] | None:
+        """The files of merging ``head`` into ``base``, or None on a conflict (remembered: commits never change)."""
+        key = (base, head)
+        if key not in self._merges:
+            ancestor = self._merge_base(base, head)
+            origin = self._commits[ancestor].files if ancestor else {}
+            merged = merge_trees(origin, self._commits[base].files, self._commits[head].files)
+            self._remember(self._merges, key, None if merged is None else MappingProxyType(merged))
+        return self._merges[key]
+
+    @staticmethod
+    def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(cache) >= _CACHE_ENTRIES:
+            cache.clear()
+        cache[key] = value
