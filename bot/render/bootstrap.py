@@ -1,5 +1,12 @@
 """The one-time bootstrap: Argo CD ApplicationSets that turn every environment folder into Argo CD apps."""
 
+# Removing a generated app must never remove what it manages: Argo CD deletes generated apps in bulk when a set is
+# deleted or its generator briefly sees no folders. So the sets preserve resources on deletion, and the template
+# carries no resources finalizer (Argo CD adds one to a finalizer-less template only when the set does not preserve;
+# a finalizer in the template would cascade despite the set). Objects go only by a prune inside their own app:
+# envbot removes their files and keeps the folder (a placeholder file) until they are gone. See
+# docs/environments.md#one-time-bootstrap.
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,12 +14,14 @@ from typing import Any
 
 from bot import yamldoc
 from bot.environment.model import ENVIRONMENT_LABEL
-from bot.render.manifests import ARGOCD_FINALIZER, MANAGED_BY, MANAGED_BY_LABEL
+from bot.render.manifests import MANAGED_BY, MANAGED_BY_LABEL
 from bot.render.renderer import RenderedFile, Repo
 from bot.render.settings import RenderSettings
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 BOOTSTRAP_DIR = "bootstrap"
+GENERATED_BY_LABEL = "envbot.io/generated-by"
+"""On the apps an ApplicationSet generates: the set's name (they carry no ``envbot.io/catalog`` label)."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,8 @@ def _segment(index: int) -> str:
 
 
 def _sync_policy(create_namespace: bool) -> dict[str, Any]:
-    policy: dict[str, Any] = {"automated": {"prune": True, "selfHeal": True}}
+    """Automated sync that prunes, even the last objects of a folder that holds only the placeholder."""
+    policy: dict[str, Any] = {"automated": {"prune": True, "selfHeal": True, "allowEmpty": True}}
     if create_namespace:
         policy["syncOptions"] = ["CreateNamespace=true"]
     return policy
@@ -57,15 +67,16 @@ def _application_set(
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
+            "syncPolicy": {"preserveResourcesOnDeletion": True},
             "generators": [{"git": {"repoURL": repo_url, "revision": revision, "directories": [{"path": directory}]}}],
             "template": {
                 "metadata": {
                     "name": app_name,
                     "labels": {
                         ENVIRONMENT_LABEL: _segment(environment_segment),
+                        GENERATED_BY_LABEL: name,
                         MANAGED_BY_LABEL: MANAGED_BY,
                     },
-                    "finalizers": [ARGOCD_FINALIZER],
                 },
                 "spec": {
                     "project": "default",

@@ -215,6 +215,14 @@ BROKEN = [
         True,
         id="template-source-field-of-another-kind",
     ),
+    pytest.param(
+        CLUSTER,
+        "ApplicationSet",
+        _set("spec.template.spec.syncPolicy.preserveResourcesOnDeletion", True),
+        "'preserveResourcesOnDeletion' was unexpected",
+        True,
+        id="set-sync-policy-in-the-template",
+    ),
 ]
 
 
