@@ -1,8 +1,11 @@
-"""The ``envbot`` command line: ``main(argv) -> int``; user mistakes print ``error: ...`` and exit 1."""
+"""The ``envbot`` command line: ``main(argv) -> int``; every outcome has its own exit status (docs/cli.md)."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,12 +14,27 @@ import click
 
 from bot import __version__
 from bot.clock import WALL_CLOCK, Timebase
-from bot.errors import PermanentError, TransientError, UserError
+from bot.errors import EnvbotError, PermanentError, TransientError, UserError
 
 if TYPE_CHECKING:
     from bot.catalog.model import CatalogSet
+    from bot.config import Config
     from bot.environment.model import BoundEnvironment
+    from bot.reconcile.runner import Reconciler
     from bot.render.renderer import RenderedFile
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+"""Bad input, a permanent fault, or an environment that ended Failed."""
+EXIT_TEMPORARY = 75
+"""A transient fault (EX_TEMPFAIL of sysexits.h): the same command may work later."""
+EXIT_TIMED_OUT = 124
+"""``--wait`` ran out of ``timeouts.wait`` before the environment settled (as timeout(1) exits)."""
+
+
+class WaitTimeoutError(EnvbotError):
+    """``--wait`` ran out of time; the message says what the environment still waits on."""
+
 
 CATALOGS_OPTION = click.option(
     "--catalogs",
@@ -61,12 +79,12 @@ def _read_text(path: Path, what: str) -> str:
         raise UserError(f"{path}: is not UTF-8 text") from None
 
 
-def _bind(env_file: Path, catalogs_dir: Path) -> BoundEnvironment:
+def _bind(env_file: Path, catalogs: CatalogSet) -> BoundEnvironment:
     from bot.environment.bind import bind_environment
     from bot.environment.spec import parse_environment
 
     environment = parse_environment(_read_text(env_file, "environment file"), env_file.as_posix())
-    return bind_environment(environment, _load_catalogs(catalogs_dir))
+    return bind_environment(environment, catalogs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,7 +203,7 @@ def catalog_validate(catalogs_dir: Path) -> None:
 @CATALOGS_OPTION
 def validate(env_file: Path, catalogs_dir: Path) -> None:
     """Check an environment file against the catalogs; report every problem."""
-    bound = _bind(env_file, catalogs_dir)
+    bound = _bind(env_file, _load_catalogs(catalogs_dir))
     names = ", ".join(item.name for item in bound.catalogs)
     click.echo(f"environment {bound.name} is valid ({len(bound.catalogs)} catalogs: {names})")
 
@@ -206,14 +224,71 @@ def _load_outputs(path: Path | None) -> dict[str, Any]:
     return document
 
 
-def _write_files(out_dir: Path, files: Sequence[RenderedFile]) -> None:
-    for rendered in files:
-        target = out_dir / rendered.repo.value / rendered.path
+def _check_outputs(outputs: dict[str, Any], catalogs: CatalogSet, path: Path | None) -> None:
+    """Every catalog and output an outputs file names must exist: a typo would otherwise render as "pending"."""
+    from bot.environment.bind import _suggest as did_you_mean
+
+    problems: list[str] = []
+    for catalog_name, values in outputs.items():
+        catalog = catalogs.get(str(catalog_name))
+        if catalog is None:
+            hint = did_you_mean(str(catalog_name), catalogs.names())
+            problems.append(f"{path}: {catalog_name}: no such catalog{hint}")
+            continue
+        for output_name in values:
+            if str(output_name) not in catalog.outputs:
+                hint = did_you_mean(str(output_name), catalog.outputs) if catalog.outputs else " (it declares none)"
+                problems.append(f"{path}: {catalog_name}.{output_name}: {catalog_name} declares no such output{hint}")
+    if problems:
+        raise UserError(problems)
+
+
+def _write_trees(out_dir: Path, files: Sequence[RenderedFile]) -> None:
+    """Replace ``DIR/platform`` and ``DIR/apps`` as a whole with ``files``; the rest of ``DIR`` is left alone.
+
+    Everything is written into a fresh folder beside ``DIR`` first and then moved into place, so that a failure
+    leaves the previous trees as they were and a file no longer rendered (a removed catalog) does not linger.
+    """
+    from bot.render.renderer import Repo
+
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.envbot-", dir=out_dir.parent))
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot write: {exc.strerror or exc}") from None
+    try:
+        trees = {repo.value: staging / "new" / repo.value for repo in Repo}
+        for tree in trees.values():
+            tree.mkdir(parents=True)
+        for rendered in files:
+            target = trees[rendered.repo.value] / rendered.path
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(rendered.content, encoding="utf-8")
+            except OSError as exc:
+                shown = out_dir / rendered.repo.value / rendered.path
+                raise UserError(f"{shown}: cannot write: {exc.strerror or exc}") from None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(rendered.content, encoding="utf-8")
+            out_dir.mkdir(exist_ok=True)
+            for name, tree in trees.items():
+                _swap_in(tree, out_dir / name, staging / f"previous-{name}")
         except OSError as exc:
-            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
+            raise UserError(f"{out_dir}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(tree: Path, target: Path, aside: Path) -> None:
+    """Move ``tree`` to ``target``, moving what was there to ``aside`` first (and back if the move fails)."""
+    previous = target.exists() or target.is_symlink()
+    if previous:
+        target.rename(aside)
+    try:
+        tree.rename(target)
+    except OSError:
+        if previous:
+            aside.rename(target)
+        raise
 
 
 @cli.command("render")
@@ -223,7 +298,7 @@ def _write_files(out_dir: Path, files: Sequence[RenderedFile]) -> None:
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Folder to write platform/ and apps/ into.",
+    help="Folder whose platform/ and apps/ are replaced by the rendered trees.",
 )
 @click.option(
     "--outputs",
@@ -240,17 +315,19 @@ def _write_files(out_dir: Path, files: Sequence[RenderedFile]) -> None:
 )
 @CATALOGS_OPTION
 def render(env_file: Path, out_dir: Path, outputs_file: Path | None, workspace_api: str, catalogs_dir: Path) -> None:
-    """Render an environment into DIR/platform/... and DIR/apps/... (nothing is written on any error)."""
+    """Render an environment into DIR/platform/... and DIR/apps/..., replacing both (nothing written on an error)."""
     from rich.table import Table
 
     from bot.render.renderer import render_environment
     from bot.render.settings import RenderSettings, WorkspaceApi
 
-    bound = _bind(env_file, catalogs_dir)
+    catalogs = _load_catalogs(catalogs_dir)
+    bound = _bind(env_file, catalogs)
     outputs = _load_outputs(outputs_file)
+    _check_outputs(outputs, catalogs, outputs_file)
     result = render_environment(bound, outputs, RenderSettings(workspace_api=WorkspaceApi(workspace_api)))
     files = [*result.platform, *result.apps]
-    _write_files(out_dir, files)
+    _write_trees(out_dir, files)
     table = Table(title=f"Rendered {bound.name} into {out_dir.as_posix()}", title_justify="left")
     for column in ("repository", "path", "catalog", "bytes"):
         table.add_column(column, overflow="fold")
@@ -272,7 +349,7 @@ def bootstrap(platform_repo: str, app_repo: str, revision: str, out_dir: Path) -
     from bot.render.bootstrap import BootstrapRepos, render_bootstrap
 
     files = render_bootstrap(BootstrapRepos(platform_url=platform_repo, apps_url=app_repo, revision=revision))
-    _write_files(out_dir, files)
+    _write_trees(out_dir, files)
     for rendered in files:
         click.echo(f"wrote {out_dir.as_posix()}/{rendered.repo.value}/{rendered.path}")
 
@@ -290,27 +367,45 @@ WAIT_OPTION = click.option(
 )
 
 
-def _reconciler(config_file: Path) -> tuple[Any, Any]:
+def _reconciler(config_file: Path, *, writes: bool = True) -> tuple[Config, Reconciler]:
+    """The config and its reconciler; a command that ``writes`` first checks everything its first step needs."""
     from bot.config import load_config
     from bot.connect import build_reconciler
 
     config = load_config(config_file)
-    return config, build_reconciler(config, _timebase())
+    return config, build_reconciler(config, _timebase(), preflight=writes)
 
 
-def _print_passes(reconciler: Any, config: Any, name: str, request: Any, wait: bool) -> None:
+def _print_passes(reconciler: Reconciler, config: Config, name: str, request: Any, wait: bool) -> None:
+    """Reconcile ``name`` (showing live progress while it waits), print its status, and fail as it ended."""
+    from bot.cluster.verdicts import format_duration
+    from bot.report.progress import Timeline
     from bot.report.status import status_row, status_table
 
-    final = reconciler.run(
-        name,
-        request,
-        wait=wait,
-        timeout=config.timeouts.wait,
-        poll_interval=config.timeouts.poll_interval.total_seconds(),
-    )
-    _console().print(status_table([status_row(final.decision, final.history)], _timebase().clock()))
-    if final.decision.failure:
-        raise UserError(f"environment {name} is Failed: {final.decision.failure}")
+    timebase = _timebase()
+    console = _console()
+    timeline = Timeline(console, timebase, timebase.clock(), print_waits=not console.is_terminal) if wait else None
+    spinner = console.status("starting", spinner="dots") if wait and console.is_terminal else contextlib.nullcontext()
+    with spinner as status:
+        if timeline is not None:
+            timeline.status = status
+        final = reconciler.run(
+            name,
+            request,
+            wait=wait,
+            timeout=config.timeouts.wait,
+            poll_interval=config.timeouts.poll_interval.total_seconds(),
+            on_pass=timeline,
+        )
+    console.print(status_table([status_row(final.decision, final.history)], timebase.clock()))
+    decision = final.decision
+    if decision.failure:
+        raise UserError(f"environment {name} is Failed: {decision.failure}")
+    if wait and not decision.phase.settled:
+        raise WaitTimeoutError(
+            f"environment {name}: still {decision.phase.value} after waiting {format_duration(config.timeouts.wait)} "
+            f"(timeouts.wait); waiting on {decision.waiting_on}"
+        )
 
 
 @cli.command("provision")
@@ -321,10 +416,14 @@ def provision(env_file: Path, config_file: Path, wait: bool) -> None:
     """Provision or update the environment ENV_FILE describes: phase 1, then phase 2."""
     from bot.environment.bind import bind_environment
     from bot.environment.spec import parse_environment
+    from bot.reconcile.preflight import provision_refusal
 
     config, reconciler = _reconciler(config_file)
     environment = parse_environment(_read_text(env_file, "environment file"), env_file.as_posix())
     bind_environment(environment, reconciler.catalogs)
+    refusal = provision_refusal(reconciler.observe(environment.name))
+    if refusal is not None:
+        raise UserError(refusal)
     _print_passes(reconciler, config, environment.name, environment, wait)
 
 
@@ -335,7 +434,10 @@ def provision(env_file: Path, config_file: Path, wait: bool) -> None:
 @click.option("--requested-by", default="envbot cli", show_default=True, help="Who asks, for the record.")
 def destroy(name: str, config_file: Path, wait: bool, requested_by: str) -> None:
     """Destroy an environment: applications first, then infrastructure, then its record."""
+    from bot.reconcile.preflight import existing
+
     config, reconciler = _reconciler(config_file)
+    existing(reconciler, name)
     reconciler.request_deletion(name, requested_by)
     _print_passes(reconciler, config, name, None, wait)
 
@@ -346,7 +448,10 @@ def destroy(name: str, config_file: Path, wait: bool, requested_by: str) -> None
 @click.option("--requested-by", default="envbot cli", show_default=True, help="Who asks, for the record.")
 def retry(name: str, config_file: Path, requested_by: str) -> None:
     """Re-enter the failed phase of a Failed environment."""
+    from bot.reconcile.preflight import existing
+
     config, reconciler = _reconciler(config_file)
+    existing(reconciler, name)
     reconciler.request_retry(name, requested_by)
     _print_passes(reconciler, config, name, None, False)
 
@@ -378,9 +483,12 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
     """Show each environment: phase, since when, what it waits on, its pull requests. Changes nothing."""
     import json
 
+    from bot.reconcile.preflight import existing
     from bot.report.status import status_row, status_table
 
-    _, reconciler = _reconciler(config_file)
+    _, reconciler = _reconciler(config_file, writes=False)
+    if name:
+        existing(reconciler, name)
     rows = [status_row(d) for d in reconciler.decisions([name] if name else None)]
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
@@ -458,28 +566,32 @@ def main(argv: Sequence[str] | None = None, *, timebase: Timebase = WALL_CLOCK) 
     """Run the CLI; returns the exit code instead of exiting, so tests and the Action can call it.
 
     ``timebase`` is where every command takes "now" and how it waits (tests pass a clock they move themselves).
+    Exit statuses: ``EXIT_OK``, ``EXIT_ERROR``, ``EXIT_TEMPORARY``, ``EXIT_TIMED_OUT`` (docs/cli.md).
     """
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="envbot", standalone_mode=False, obj=timebase)
     except UserError as exc:
         for line in exc.problems:
             _error(line)
-        return 1
+        return EXIT_ERROR
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
-        return 1
+        return EXIT_ERROR
     except click.ClickException as exc:
         _error(exc.format_message())
-        return 1
+        return EXIT_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except WaitTimeoutError as exc:
+        _error(str(exc))
+        return EXIT_TIMED_OUT
     except TransientError as exc:
         _error(f"{exc} (a temporary fault; try again later)")
-        return 1
+        return EXIT_TEMPORARY
     except PermanentError as exc:
         _error(str(exc))
-        return 1
-    return 0
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
@@ -17,6 +19,7 @@ from bot.forge.protocol import Forge
 from bot.reconcile.runner import Reconciler
 
 TOKEN_VARIABLES = ("ENVBOT_GITOPS_TOKEN", "GITHUB_TOKEN")
+T = TypeVar("T")
 
 
 def github_token() -> str:
@@ -82,13 +85,34 @@ def open_cluster(
     return KubeCluster.connect()
 
 
-def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK) -> Reconciler:
-    """The reconciler a config describes; ``timebase`` is the wall clock except in tests."""
-    catalogs = load_catalogs(config.resolve(config.catalogs))
-    platform = open_forge(config, config.platform)
-    apps = open_forge(config, config.apps)
+def _attempt(build: Callable[[], T], problems: list[str]) -> T | None:
+    """What ``build`` returns, or None with its user errors added to ``problems``."""
+    try:
+        return build()
+    except UserError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK, *, preflight: bool = False) -> Reconciler:
+    """The reconciler a config describes; ``timebase`` is the wall clock except in tests.
+
+    The catalogs and both repositories are opened before anything fails, so that every problem is told at once;
+    with ``preflight`` (before a run that writes) that includes the base branches (``bot.reconcile.preflight``).
+    """
+    from bot.reconcile import preflight as checks
+
+    problems: list[str] = []
+    catalogs = _attempt(lambda: load_catalogs(config.resolve(config.catalogs)), problems)
+    platform = _attempt(lambda: open_forge(config, config.platform), problems)
+    apps = _attempt(lambda: open_forge(config, config.apps), problems)
+    if catalogs is None or platform is None or apps is None:
+        for role, repository, forge in (("platform", config.platform, platform), ("apps", config.apps, apps)):
+            if preflight and forge is not None:
+                problems.extend(checks.repository_problems(role, repository.repository, forge, repository.base_branch))
+        raise UserError(dict.fromkeys(problems))
     merge_method: MergeMethod = "squash" if config.merge_method == "squash" else "merge"
-    return Reconciler(
+    reconciler = Reconciler(
         platform=platform,
         apps=apps,
         cluster=open_cluster(config, platform, apps, catalogs, timebase),
@@ -105,3 +129,6 @@ def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK) -> Reconci
         clock=timebase.clock,
         sleep=timebase.sleep,
     )
+    if preflight:
+        checks.preflight(reconciler, config)
+    return reconciler

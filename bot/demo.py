@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,63 +13,15 @@ from bot.environment.bind import bind_environment
 from bot.environment.spec import parse_environment
 from bot.errors import UserError
 from bot.forge.local import LocalForge
-from bot.reconcile.act import Outcome, Progress
 from bot.reconcile.model import Phase
-from bot.reconcile.runner import Pass, Reconciler
-from bot.report.status import PHASE_STYLES, status_row, status_table
+from bot.reconcile.runner import Reconciler
+from bot.report.progress import Timeline
+from bot.report.status import status_row, status_table
 from bot.report.text import render_text
 from bot.simulation import SimulatedCluster
 
 DEMO_TIMEOUT = dt.timedelta(minutes=3)
 POLL_SECONDS = 0.25
-
-
-@dataclass
-class _Timeline:
-    """Prints each phase change and each pull request step once, with the time since the start."""
-
-    console: Any
-    timebase: Timebase
-    started: dt.datetime
-    phases: list[Phase] = field(default_factory=list)
-    shown: set[tuple[str, int, str]] = field(default_factory=set)
-    last_wait: str = ""
-    status: Any = None
-
-    def stamp(self) -> str:
-        elapsed = (self.timebase.clock() - self.started).total_seconds()
-        return f"[dim]{elapsed:6.1f}s[/dim]"
-
-    def __call__(self, current: Pass) -> None:
-        from rich.markup import escape
-
-        decision = current.decision
-        if not self.phases or self.phases[-1] is not decision.phase:
-            self.phases.append(decision.phase)
-            style = PHASE_STYLES.get(decision.phase, "cyan")
-            self.console.print(f"{self.stamp()}  [{style}]{decision.phase.value}[/{style}]")
-        for outcome in current.outcomes:
-            self.outcome(outcome)
-        if self.status is not None and decision.waiting_on != self.last_wait:
-            self.last_wait = decision.waiting_on
-            self.status.update(f"waiting on {escape(decision.waiting_on)}")
-
-    def outcome(self, outcome: Outcome | None) -> None:
-        from rich.markup import escape
-
-        if outcome is None or outcome.pull_request is None:
-            return
-        if outcome.progress not in (Progress.MERGED, Progress.OPEN):
-            return
-        key = (outcome.proposal.branch, outcome.pull_request.number, outcome.progress.value)
-        if key in self.shown:
-            return
-        self.shown.add(key)
-        verb = "merged" if outcome.progress is Progress.MERGED else "opened"
-        self.console.print(
-            f"{self.stamp()}    {outcome.proposal.repo.value} pull request #{outcome.pull_request.number} "
-            f"{verb}: {escape(outcome.proposal.title)}"
-        )
 
 
 def _history(console: Any, repositories: dict[str, LocalForge]) -> None:
@@ -120,7 +71,7 @@ def run_demo(
     )
 
     console.print(render_text("demo_banner.txt.j2", workdir=workdir.as_posix(), environment=environment.name))
-    timeline = _Timeline(console, timebase, timebase.clock())
+    timeline = Timeline(console, timebase, timebase.clock())
     with console.status("starting", spinner="dots") as status:
         timeline.status = status
         final = reconciler.run(

@@ -1,6 +1,6 @@
 """``envbot handle-event`` as the Action runs it, against fake GitHub behind one API base URL: an outage past the
-retry budget is one ``error: ... (a temporary fault; try again later)`` line and exit status 1, and re-running the
-job converges."""
+retry budget is one ``error: ... (a temporary fault; try again later)`` line and exit status 75 (EX_TEMPFAIL, not
+the 1 of bad input), and re-running the job converges."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_handle_event_says_try_again_later_and_a_rerun_converges(
     argv = ["handle-event", "--event-name", "issue_comment", "--event-path", str(event), "--config", str(config)]
     getattr(world, repo).inject(fault)
 
-    assert main(argv, timebase=world.clock.timebase) == 1
+    assert main(argv, timebase=world.clock.timebase) == 75
     assert capsys.readouterr().err == stderr
     assert world.sleeps.total <= RetryPolicy().max_total_wait
 
@@ -71,3 +71,22 @@ def test_handle_event_says_try_again_later_and_a_rerun_converges(
     assert [(r, state) for r, _, state in world.apps.pull_summary()] == [("envbot/feature-login/applications", "open")]
     assert len(world.sticky_comments()) == 1
     assert {world.platform.repository, world.apps.repository} == {PLATFORM, APPS}
+
+
+def test_provision_through_an_outage_exits_75_before_writing_anything(
+    make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = make_world(shared_base_url=True)
+    config = write_config(world.root, api_url=world.platform.base_url)
+    monkeypatch.setenv("ENVBOT_GITOPS_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setitem(GitHubForge.__init__.__kwdefaults__, "retry", RetryPolicy(sleep=world.sleeps))
+    monkeypatch.setitem(GitHubForge.__init__.__kwdefaults__, "seconds_between_writes", None)
+    world.apps.inject(server_error(503, times=99))
+    argv = ["provision", str(world.root / "envs" / "feature.yaml"), "--config", str(config)]
+
+    assert main(argv, timebase=world.clock.timebase) == 75
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: GitHub GET {APPS}/"), err
+    assert err.endswith(" failed: 503 Service Unavailable (a temporary fault; try again later)\n"), err
+    assert world.platform.pull_summary() == []  # the apps repository is checked before the platform is written

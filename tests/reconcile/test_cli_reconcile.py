@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import yaml
 from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
+from bot.catalog.loader import load_catalogs
 from bot.cli import main
+from bot.clock import Timebase
 from bot.config import parse_config
 from bot.errors import UserError
 from bot.forge.local import LocalForge
+from bot.reconcile.model import Phase
+from bot.simulation import SimulatedCluster
 
 SEED = EXAMPLES / "dev-feature-auth.yaml"
 
@@ -144,9 +149,10 @@ def test_demo_runs_the_whole_lifecycle(tmp_path: Path, run: Run) -> None:
     assert "SIMULATION" in out
     merges = [line for line in out.splitlines() if "Merge pull request" in line]
     steps = [step for line in merges for step in ("/infrastructure", "/applications", "/cleanup-applications",
-                                                   "/cleanup-infrastructure", "/remove-record") if step in line]  # fmt: skip
+                                                   "/cleanup-infrastructure", "/remove-folders", "/remove-record")
+             if step in line]  # fmt: skip
     assert steps == ["/infrastructure", "/applications", "/cleanup-applications", "/cleanup-infrastructure",
-                     "/remove-record"]  # fmt: skip
+                     "/remove-folders", "/remove-record"]  # fmt: skip
 
 
 def test_demo_from_any_folder_uses_the_catalogs_and_example_shipped_in_the_package(
@@ -166,3 +172,150 @@ def test_demo_catalogs_option_still_overrides_the_shipped_ones(tmp_path: Path, r
     code, _, err = run("demo", "--workdir", str(tmp_path / "demo"), "--catalogs", str(empty))
     assert code == 1
     assert err.startswith("error: ") and "rds-postgres" in err
+
+
+# -- exit codes that tell the truth (issue 12, item 5) and nothing written before the first step can finish (6) ------
+
+
+def configure(config_file: Path, **changes: object) -> Path:
+    """Rewrite ``config_file`` with top-level keys replaced or merged (one level deep) by ``changes``."""
+    document = yaml.safe_load(config_file.read_text())
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(document.get(key), dict):
+            document[key] = {**document[key], **value}
+        else:
+            document[key] = value
+    config_file.write_text(yaml.safe_dump(document))
+    return config_file
+
+
+def repository_state(path: Path) -> tuple[frozenset[str], dict[int, str], str | None]:
+    """A GitOps repository's branches, pull requests and main head: what "nothing was written" compares."""
+    with LocalForge(path) as forge:
+        return forge.branch_names(), dict(forge.pull_request_states()), forge.branch_sha("main")
+
+
+def test_wait_that_runs_out_of_time_exits_124_saying_what_it_waits_on(config_file: Path, run: Run) -> None:
+    (config_file.parent / "observed").mkdir()  # a static cluster in which no Workspace ever shows up
+    configure(config_file, cluster={"type": "static", "path": "observed"}, timeouts={"wait": "30s"})
+    code, out, err = run("provision", str(SEED), "--config", str(config_file), "--wait")
+    assert code == 124
+    (line,) = err.splitlines()
+    assert line.startswith(
+        "error: environment dev-feature-auth: still Provisioning Infrastructure after waiting 30s (timeouts.wait); "
+        "waiting on 0/1 Workspaces Available"
+    )
+    assert "dev-feature-auth-rds-postgres" in line, line
+    progress = progress_lines(out)
+    assert phases_shown(progress) == ["Creating", "Provisioning Infrastructure"]
+    assert any(text.startswith("0.0s platform pull request #1 merged: ") for text in progress), out
+    assert any(text.startswith("0.0s waiting on 0/1 Workspaces Available") for text in progress), out
+
+
+def progress_lines(out: str) -> list[str]:
+    """The live progress lines a waiting command printed (``  1.0s  ...``), blanks squeezed."""
+    return [" ".join(text.split()) for text in out.splitlines() if re.match(r"\s*\d+\.\ds ", text)]
+
+
+def phases_shown(progress: list[str]) -> list[str]:
+    phases = {phase.value for phase in Phase}
+    return [text.split(" ", 1)[1] for text in progress if text.split(" ", 1)[1] in phases]
+
+
+def test_wait_rereads_a_static_cluster_edited_while_it_waits(
+    tmp_path: Path, config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Crossplane and Argo CD as a person plays them: after each poll the observed YAML is rewritten with what the
+    simulated controllers report for what is merged; the waiting command must see every edit."""
+    observed = tmp_path / "observed"
+    observed.mkdir()
+    configure(config_file, cluster={"type": "static", "path": "observed"})
+    clock = ManualClock()
+    with LocalForge(tmp_path / "platform.git") as platform, LocalForge(tmp_path / "apps.git") as apps:
+        controllers = SimulatedCluster(platform, apps, load_catalogs(CATALOGS), clock=clock)
+
+        def sleep(seconds: float) -> None:
+            clock.sleep(seconds)
+            (observed / "cluster.yaml").write_text(yaml.safe_dump_all(controllers._sync()), encoding="utf-8")
+
+        code = main(
+            ["provision", str(SEED), "--config", str(config_file), "--wait"],
+            timebase=Timebase(clock=clock, sleep=sleep),
+        )
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, ""), out
+    assert phases_shown(progress_lines(out)) == [
+        "Creating",
+        "Provisioning Infrastructure",
+        "Infrastructure Ready",
+        "Deploying Applications",
+        "Ready",
+    ]
+    assert re.search(r"dev-feature-auth\s*│\s*Ready\s*│", out), out
+
+
+def test_destroy_status_and_retry_of_an_unknown_environment_exit_1_with_a_suggestion(
+    tmp_path: Path, config_file: Path, run: Run
+) -> None:
+    assert run("provision", str(SEED), "--config", str(config_file), "--wait")[0] == 0
+    before = repository_state(tmp_path / "platform.git"), repository_state(tmp_path / "apps.git")
+    for argv in (["destroy", "dev-feature-aut", "--wait"], ["status", "dev-feature-aut"], ["retry", "dev-feature-aut"]):
+        code, _, err = run(*argv, "--config", str(config_file))
+        assert (code, err) == (1, "error: no environment dev-feature-aut (did you mean dev-feature-auth?)\n"), argv
+    code, _, err = run("destroy", "qa", "--config", str(config_file))
+    assert (code, err) == (1, "error: no environment qa\n")
+    assert (repository_state(tmp_path / "platform.git"), repository_state(tmp_path / "apps.git")) == before
+
+
+def test_provisioning_an_environment_that_is_being_deleted_is_refused(
+    tmp_path: Path, config_file: Path, run: Run
+) -> None:
+    assert run("provision", str(SEED), "--config", str(config_file), "--wait")[0] == 0
+    code, out, _ = run("destroy", "dev-feature-auth", "--config", str(config_file), "--requested-by", "nadia")
+    assert code == 0 and "Deleting" in out
+    before = repository_state(tmp_path / "platform.git"), repository_state(tmp_path / "apps.git")
+    code, _, err = run("provision", str(SEED), "--config", str(config_file), "--wait")
+    assert code == 1
+    assert re.fullmatch(
+        r"error: environment dev-feature-auth is being deleted \(nadia asked for it at 2026-11-27 12:\d\d UTC\); "
+        r"wait until it is Deleted, then provision again\n",
+        err,
+    ), err
+    assert (repository_state(tmp_path / "platform.git"), repository_state(tmp_path / "apps.git")) == before
+
+
+@pytest.mark.parametrize("command", [["provision", str(SEED), "--wait"], ["reconcile", "dev-feature-auth"]])
+def test_a_missing_base_branch_is_found_before_anything_is_written(
+    tmp_path: Path, config_file: Path, run: Run, command: list[str]
+) -> None:
+    configure(config_file, apps={"baseBranch": "release"})
+    before = repository_state(tmp_path / "platform.git")
+    code, _, err = run(*command, "--config", str(config_file))
+    assert (code, err) == (1, "error: apps repository ./apps.git: base branch release not found\n")
+    assert repository_state(tmp_path / "platform.git") == before
+    assert before[:2] == (frozenset({"main"}), {})
+
+
+def test_every_problem_before_the_first_write_is_told_at_once(tmp_path: Path, config_file: Path, run: Run) -> None:
+    configure(config_file, platform={"baseBranch": "trunk"}, apps={"repository": "./nowhere.git"})
+    code, _, err = run("destroy", "dev-feature-auth", "--config", str(config_file))
+    assert code == 1
+    assert err.splitlines() == [
+        f"error: {tmp_path / 'nowhere.git'}: repository not found (a local path must name an existing git repository)",
+        "error: platform repository ./platform.git: base branch trunk not found",
+    ]
+    configure(config_file, apps={"repository": "./apps.git", "baseBranch": "release"})
+    code, _, err = run("destroy", "dev-feature-auth", "--config", str(config_file))
+    assert code == 1
+    assert err.splitlines() == [
+        "error: platform repository ./platform.git: base branch trunk not found",
+        "error: apps repository ./apps.git: base branch release not found",
+    ]
+    (tmp_path / "no-catalogs").mkdir()
+    configure(config_file, apps={"baseBranch": "main"}, catalogs="no-catalogs")
+    code, _, err = run("reconcile", "--config", str(config_file))
+    assert code == 1
+    assert err.splitlines() == [
+        "error: platform repository ./platform.git: base branch trunk not found",
+        "error: catalogs no-catalogs: the folder holds no catalog",
+    ]
