@@ -38,8 +38,9 @@ from bot.events.provision import build_environment
 from bot.events.text import quote
 from bot.forge.errors import ForgeNotFoundError
 from bot.forge.model import Permission, PullRequestState, marker_line
-from bot.forge.protocol import Forge, RepositoryListing
+from bot.forge.protocol import Forge
 from bot.reconcile.model import Decision, Phase
+from bot.reconcile.preflight import preflight, provision_refusal
 from bot.reconcile.runner import Pass, Reconciler, RepoView
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
 from bot.report.github_actions import data_log, error_annotation, log_text, outputs_for, write_outputs, write_summary
@@ -140,6 +141,7 @@ class EventHandler:
     # -- intents -----------------------------------------------------------------------------------------------
 
     def _execute(self, intent: Intent) -> None:
+        preflight(self.reconciler, self.config)  # every problem that would stop the run part-way, before a write
         match intent:
             case Provision():
                 self._provision(intent)
@@ -173,6 +175,11 @@ class EventHandler:
         environment = build_environment(template, intent, self.reconciler.catalogs, path.as_posix())
         if isinstance(environment, Reply):
             self._reply(intent, environment)
+            return
+        refusal = provision_refusal(self.reconciler.observe(environment.name), quote)
+        if refusal is not None:
+            what = quote(intent.trigger) if intent.trigger else "Provisioning"
+            self._reply(intent, Reply(f"{what} was not carried out: {refusal}."))
             return
         self.log(f"envbot: provisioning {environment.name} ({intent.trigger or 'event'})")
         self._run(environment.name, environment, intent.pr_number)
@@ -244,14 +251,10 @@ class EventHandler:
         return decision.phase.settled and since is not None and self.reconciler.clock() - since <= SETTLED_REPORT_WINDOW
 
     def _branches(self) -> frozenset[str] | None:
-        if isinstance(self.source, RepositoryListing):
-            return self.source.branch_names()
-        return None
+        return self.source.branch_names()
 
     def _pull_states(self) -> dict[int, PullRequestState] | None:
-        if isinstance(self.source, RepositoryListing):
-            return self.source.pull_request_states()
-        return None
+        return self.source.pull_request_states()
 
     def _branch_head(self, branch: str) -> str | None:
         """The head SHA of a branch of the source repository, or None when it is gone (one request)."""
@@ -269,6 +272,9 @@ class EventHandler:
         """
         if self.dry_run:
             decision = self._dry_decision(name, request, destroying_by)
+            for withdrawal in decision.withdrawals:
+                request = withdrawal.request
+                self.log(f"envbot: dry run: would close {request.repo.value} #{request.number}: {withdrawal.reason}")
             for proposal in decision.proposals:
                 self.log(f"envbot: dry run: would {proposal.title} ({proposal.repo.value} {proposal.branch})")
             self.rows.append(status_row(decision))

@@ -10,11 +10,14 @@ from typing import Any, TypeAlias
 
 from bot.environment.model import CATALOG_LABEL as CATALOG_LABEL
 from bot.environment.model import ENVIRONMENT_LABEL as ENVIRONMENT_LABEL
+from bot.environment.model import SPEC_HASH_ANNOTATION
 
 JsonValue: TypeAlias = "str | int | float | bool | Mapping[str, JsonValue] | tuple[JsonValue, ...] | None"
 """A read-only JSON value: objects are read-only mappings and arrays are tuples."""
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_KEPT_ANNOTATIONS = frozenset({SPEC_HASH_ANNOTATION})
+"""Annotations kept on observed objects; others (``last-applied-configuration`` is a whole copy) are dropped."""
 
 
 def _no_mapping() -> Mapping[str, Any]:
@@ -126,6 +129,7 @@ class ObservedObject:
     name: str
     namespace: str | None = None
     labels: Mapping[str, str] = field(default_factory=_no_mapping, hash=False)
+    annotations: Mapping[str, str] = field(default_factory=_no_mapping, hash=False)
     generation: int | None = None
     creation_timestamp: dt.datetime | None = None
     deletion_timestamp: dt.datetime | None = None
@@ -146,6 +150,11 @@ class ObservedObject:
     @property
     def catalog(self) -> str | None:
         return self.labels.get(CATALOG_LABEL) or None
+
+    @property
+    def spec_hash(self) -> str | None:
+        """The content hash envbot stamped on the object it rendered; ``None`` on objects envbot did not render."""
+        return self.annotations.get(SPEC_HASH_ANNOTATION) or None
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
@@ -246,6 +255,8 @@ def observe_raw(raw: Mapping[str, Any], kind: Kind) -> ObservedObject:
     meta = meta if isinstance(meta, Mapping) else _EMPTY
     labels = meta.get("labels")
     labels = labels if isinstance(labels, Mapping) else _EMPTY
+    annotations = meta.get("annotations")
+    annotations = annotations if isinstance(annotations, Mapping) else _EMPTY
     finalizers = meta.get("finalizers")
     spec = raw.get("spec")
     spec = spec if isinstance(spec, Mapping) else _EMPTY
@@ -257,6 +268,7 @@ def observe_raw(raw: Mapping[str, Any], kind: Kind) -> ObservedObject:
         name=str(meta.get("name") or ""),
         namespace=namespace or None,
         labels=MappingProxyType({str(k): str(v) for k, v in labels.items()}),
+        annotations=MappingProxyType({str(k): str(v) for k, v in annotations.items() if k in _KEPT_ANNOTATIONS}),
         generation=_int_or_none(meta.get("generation")),
         creation_timestamp=parse_time(meta.get("creationTimestamp")),
         deletion_timestamp=parse_time(meta.get("deletionTimestamp")),

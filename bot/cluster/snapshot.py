@@ -16,6 +16,7 @@ from bot.cluster.model import (
     ObservedObject,
 )
 from bot.cluster.protocol import Cluster
+from bot.environment.model import GENERATED_BY_LABEL
 
 
 def _no_groups() -> Mapping[str, tuple[ObservedObject, ...]]:
@@ -28,6 +29,10 @@ class ObservedSnapshot:
 
     workspaces: Mapping[str, tuple[ObservedObject, ...]] = field(default_factory=_no_groups, hash=False)
     applications: Mapping[str, tuple[ObservedObject, ...]] = field(default_factory=_no_groups, hash=False)
+    """Catalog Applications: the ones envbot rendered, which carry the ``envbot.io/catalog`` label."""
+    generated: Mapping[str, tuple[ObservedObject, ...]] = field(default_factory=_no_groups, hash=False)
+    """Apps the bootstrap's ApplicationSets generate for an environment's folders (``is_generated``): they deliver
+    the environment's files, so they are no part of what the environment waits on."""
     unserved_kinds: tuple[str, ...] = ()
     """Optional kinds the API server does not serve (``workspaces.tf.m.upbound.io`` on old providers)."""
 
@@ -40,6 +45,17 @@ class ObservedSnapshot:
 
     def applications_of(self, environment: str) -> tuple[ObservedObject, ...]:
         return self.applications.get(environment, ())
+
+    def generated_of(self, environment: str) -> tuple[ObservedObject, ...]:
+        return self.generated.get(environment, ())
+
+
+def is_generated(app: ObservedObject) -> bool:
+    """An app the bootstrap generated for a folder: labelled so, or (an older bootstrap) named ``envbot-<env>-...``
+    without the catalog label every Application envbot renders carries."""
+    if GENERATED_BY_LABEL in app.labels:
+        return True
+    return not app.catalog and bool(app.environment) and app.name.startswith(f"envbot-{app.environment}-")
 
 
 def group_by_environment(objects: Iterable[ObservedObject]) -> Mapping[str, tuple[ObservedObject, ...]]:
@@ -88,6 +104,7 @@ def observe(
     applications = listed(application_kind, application_namespace) if application_kind else ()
     return ObservedSnapshot(
         workspaces=group_by_environment(workspaces),
-        applications=group_by_environment(applications),
+        applications=group_by_environment(a for a in applications if not is_generated(a)),
+        generated=group_by_environment(a for a in applications if is_generated(a)),
         unserved_kinds=tuple(unserved),
     )

@@ -317,17 +317,16 @@ def workspace_verdict(workspace: ObservedObject, now: dt.datetime, policy: Verdi
 
 # -- Applications (Argo CD) -------------------------------------------------------------------------------
 
-_SOURCE_KEYS = ("repoURL", "path", "targetRevision", "chart")
 
-
-def _source_key(source: JsonValue) -> tuple[JsonValue, ...] | None:
-    if not isinstance(source, Mapping):
-        return None
-    return tuple(source.get(key) for key in _SOURCE_KEYS)
+def _holds(seen: JsonValue, wanted: JsonValue) -> bool:
+    """Whether ``seen`` says everything ``wanted`` says (Argo CD may add defaults to what it compared)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(seen, Mapping) and all(_holds(seen.get(k), v) for k, v in wanted.items())
+    return seen == wanted
 
 
 def _compared_is_stale(app: ObservedObject) -> bool:
-    """Argo CD compared a different source than the spec names now (the spec changed since)."""
+    """Argo CD compared a different source than the spec names now (the spec changed since, e.g. Helm values)."""
     compared = _get(app.status, "sync", "comparedTo")
     if not isinstance(compared, Mapping):
         return False
@@ -335,12 +334,12 @@ def _compared_is_stale(app: ObservedObject) -> bool:
         wanted, seen = app.spec.get(field), compared.get(field)
         if wanted is None or seen is None:
             continue
-        if field == "source":
-            if _source_key(wanted) != _source_key(seen):
+        if field == "sources":
+            if not (isinstance(wanted, tuple) and isinstance(seen, tuple) and len(wanted) == len(seen)):
                 return True
-        elif not isinstance(wanted, tuple) or not isinstance(seen, tuple):
-            continue
-        elif [_source_key(s) for s in wanted] != [_source_key(s) for s in seen]:
+            if not all(_holds(s, w) for s, w in zip(seen, wanted, strict=True)):
+                return True
+        elif not _holds(seen, wanted):
             return True
     return False
 
@@ -501,6 +500,39 @@ def application_verdict(app: ObservedObject, now: dt.datetime, policy: VerdictPo
     )
 
 
+# -- binding to what was merged ---------------------------------------------------------------------------
+
+
+def unapplied_verdict(obj: ObservedObject, merged_hash: str | None) -> Verdict | None:
+    """Stale when the object in the cluster is not the one merged (its spec hash differs); ``None`` when it is.
+
+    ``merged_hash`` ``None`` means the merged file carries no hash (written by hand or an older envbot): then only
+    the controller's own generation tells.
+    """
+    if merged_hash is None or obj.spec_hash == merged_hash:
+        return None
+    state: State = ApplicationState.STALE if obj.kind == "Application" else WorkspaceState.STALE
+    seen = f"spec hash {obj.spec_hash}" if obj.spec_hash else "no spec hash"
+    return Verdict(
+        obj.ref,
+        state,
+        f"the cluster holds another spec ({seen}, merged {merged_hash}): waiting for Argo CD to apply the merged "
+        "change",
+    )
+
+
+def _bound(
+    judge: Callable[[ObservedObject], Verdict], hashes: Mapping[str, str | None] | None
+) -> Callable[[ObservedObject], Verdict]:
+    if not hashes:
+        return judge
+
+    def bound_judge(obj: ObservedObject) -> Verdict:
+        return unapplied_verdict(obj, hashes.get(obj.name)) or judge(obj)
+
+    return bound_judge
+
+
 # -- deletion (cleanup) ------------------------------------------------------------------------------------
 
 
@@ -618,16 +650,20 @@ def rollup(
 def workspace_rollup(
     environment: str,
     workspaces: Iterable[ObservedObject],
-    expected: Iterable[str] | None = None,
+    expected: Iterable[str] | Mapping[str, str | None] | None = None,
     *,
     now: dt.datetime,
     policy: VerdictPolicy = DEFAULT_POLICY,
 ) -> Rollup:
-    """Phase 1's gate: done only when every expected Workspace exists and is Available."""
+    """Phase 1's gate: done only when every expected Workspace exists, holds the merged spec and is Available.
+
+    ``expected`` as a mapping gives each name its merged spec hash (see ``unapplied_verdict``).
+    """
+    hashes = expected if isinstance(expected, Mapping) else None
     return rollup(
         environment,
         workspaces,
-        lambda w: workspace_verdict(w, now, policy),
+        _bound(lambda w: workspace_verdict(w, now, policy), hashes),
         expected,
         kind="Workspace",
         done_word="Available",
@@ -637,16 +673,17 @@ def workspace_rollup(
 def application_rollup(
     environment: str,
     applications: Iterable[ObservedObject],
-    expected: Iterable[str] | None = None,
+    expected: Iterable[str] | Mapping[str, str | None] | None = None,
     *,
     now: dt.datetime,
     policy: VerdictPolicy = DEFAULT_POLICY,
 ) -> Rollup:
-    """Phase 2's gate: done only when every expected Application exists, Synced and Healthy."""
+    """Phase 2's gate: done only when every expected Application exists, holds the merged spec, Synced and Healthy."""
+    hashes = expected if isinstance(expected, Mapping) else None
     return rollup(
         environment,
         applications,
-        lambda a: application_verdict(a, now, policy),
+        _bound(lambda a: application_verdict(a, now, policy), hashes),
         expected,
         kind="Application",
         done_word="Healthy",

@@ -12,6 +12,10 @@ from bot.catalog.model import Catalog
 
 ENVIRONMENT_LABEL = "envbot.io/environment"
 CATALOG_LABEL = "envbot.io/catalog"
+GENERATED_BY_LABEL = "envbot.io/generated-by"
+"""On the apps the bootstrap's ApplicationSets generate for an environment's folders: the set's name."""
+SPEC_HASH_ANNOTATION = "envbot.io/spec-hash"
+"""A content hash of each object envbot renders: an observation counts only when the cluster carries the same one."""
 
 
 class EnvironmentType(enum.StrEnum):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from bot import yamldoc
@@ -29,7 +32,7 @@ class Record:
     """A parsed environment record."""
 
     environment: Environment
-    catalog_digests: dict[str, str]
+    catalog_digests: Mapping[str, str]
     deletion: Intent | None = None
     retry: Intent | None = None
 
@@ -83,8 +86,12 @@ def _intent(value: Any, source: str, field: str) -> Intent | None:
     return Intent(requested_at=requested_at, requested_by=str(value.get("requestedBy", "")), count=count)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_record(text: str, source: str) -> Record:
-    """Read a record back; the environment inside is checked like any environment file."""
+    """Read a record back; the environment inside is checked like any environment file.
+
+    Remembered per text: a run reads the same records again and again, and a ``Record`` is immutable.
+    """
     try:
         document = yamldoc.load_one(text)
     except yamldoc.YamlError as exc:
@@ -96,7 +103,7 @@ def parse_record(text: str, source: str) -> Record:
     digests = {str(name): str(entry.get("digest", "")) for name, entry in catalogs.items() if isinstance(entry, dict)}
     return Record(
         environment=environment,
-        catalog_digests=digests,
+        catalog_digests=MappingProxyType(digests),
         deletion=_intent(document.get("deletion"), source, "deletion"),
         retry=_intent(document.get("retry"), source, "retry"),
     )

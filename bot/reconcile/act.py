@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import CombinedStatus, FileChange, MergeMethod, MergeOutcome, PullRequest
 from bot.forge.protocol import Forge
-from bot.reconcile.model import Proposal
+from bot.reconcile.model import Proposal, Withdrawal
 
 PR_LABEL = "envbot"
 
@@ -22,12 +24,13 @@ class Progress(enum.StrEnum):
     CHECKS_FAILED = "checks-failed"
     NOT_MERGEABLE = "not-mergeable"
     HEAD_MOVED = "head-moved"
+    SUPERSEDED = "superseded"
     MERGED = "merged"
 
     @property
     def moved_on(self) -> bool:
         """The base branch changed (or already held the change): observe again right away."""
-        return self in (Progress.MERGED, Progress.IN_SYNC, Progress.HEAD_MOVED)
+        return self in (Progress.MERGED, Progress.IN_SYNC, Progress.HEAD_MOVED, Progress.SUPERSEDED)
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,22 @@ def merge_readiness(pull_request: PullRequest, status: CombinedStatus) -> tuple[
     return None, f"#{pull_request.number}: {reason}"
 
 
-def carry_out(proposal: Proposal, forge: Forge, base: str, merge_method: MergeMethod = "merge") -> Outcome:
-    """One idempotent attempt: re-running it after a crash at any point converges, never duplicates."""
+BasisReader = Callable[[], str]
+"""Reads the environment's folders on both base branches as they are now, as a ``folders_digest``."""
+
+
+def carry_out(
+    proposal: Proposal,
+    forge: Forge,
+    base: str,
+    merge_method: MergeMethod = "merge",
+    basis_now: BasisReader | None = None,
+) -> Outcome:
+    """One idempotent attempt: re-running it after a crash at any point converges, never duplicates.
+
+    With ``basis_now``, the merge happens only while both base branches still hold the environment's folders the
+    decision was made from (a compare-and-swap): a decision that another run has overtaken never acts.
+    """
     changes = [FileChange.write(path, content) for path, content in proposal.writes]
     changes += [FileChange.delete(path) for path in proposal.deletes]
     commit = forge.push_commit(proposal.branch, base, changes, proposal.title)
@@ -87,11 +104,31 @@ def carry_out(proposal: Proposal, forge: Forge, base: str, merge_method: MergeMe
     blocked, why = merge_readiness(pull_request, forge.commit_status(pull_request.head_sha))
     if blocked is not None:
         return Outcome(proposal, blocked, why, pull_request)
+    if basis_now is not None and basis_now() != proposal.basis:
+        return Outcome(
+            proposal, Progress.SUPERSEDED,
+            f"#{pull_request.number}: the environment changed on a base branch since; deciding again", pull_request,
+        )  # fmt: skip
     result = forge.merge(pull_request.number, pull_request.head_sha, merge_method)
     if result.outcome is MergeOutcome.MERGED:
+        _delete_branch(forge, proposal.branch)
         return Outcome(proposal, Progress.MERGED, f"#{pull_request.number} merged", pull_request)
     if result.outcome is MergeOutcome.HEAD_MOVED:
         return Outcome(proposal, Progress.HEAD_MOVED, f"#{pull_request.number}: head moved; will check again")
     return Outcome(
         proposal, Progress.NOT_MERGEABLE, f"#{pull_request.number} cannot be merged: {result.message}", pull_request
     )
+
+
+def _delete_branch(forge: Forge, branch: str) -> None:
+    """envbot's branch goes once its pull request is merged or closed (a person's open PR on it keeps it)."""
+    with contextlib.suppress(ForgeRejectedError):
+        forge.delete_branch(branch)
+
+
+def withdraw(withdrawal: Withdrawal, forge: Forge, comment: str) -> PullRequest:
+    """Close one pull request that no intent asks for any more, saying why, and delete its branch. Idempotent."""
+    closed = forge.close_pull_request(withdrawal.request.number, comment)
+    if closed.state != "open":
+        _delete_branch(forge, withdrawal.request.branch)
+    return closed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -39,14 +40,32 @@ class Step(enum.StrEnum):
     INFRASTRUCTURE = "infrastructure"
     APPLICATIONS = "applications"
     DESTROY = "destroy"
+    RETRY = "retry"
     CLEANUP_APPLICATIONS = "cleanup-applications"
     CLEANUP_INFRASTRUCTURE = "cleanup-infrastructure"
+    REMOVE_FOLDERS = "remove-folders"
     REMOVE_RECORD = "remove-record"
+
+    @property
+    def records_intent(self) -> bool:
+        """A person's request (destroy, retry) that only the command that made it carries on; decide never does."""
+        return self in (Step.DESTROY, Step.RETRY)
 
 
 def branch_name(environment: str, step: Step) -> str:
     """Deterministic branch of one step: ``envbot/<env>/<step>``."""
     return f"envbot/{environment}/{step.value}"
+
+
+def step_of_branch(branch: str) -> tuple[str, Step] | None:
+    """The environment and step of one of envbot's branches; ``None`` for any other branch."""
+    parts = branch.split("/")
+    if len(parts) != 3 or parts[0] != "envbot" or not parts[1]:
+        return None
+    try:
+        return parts[1], Step(parts[2])
+    except ValueError:
+        return None
 
 
 INFRASTRUCTURE_GATE = "envbot/infrastructure"
@@ -74,6 +93,27 @@ class Proposal:
     body: str
     merge: bool
     gate: Gate | None = None
+    basis: str | None = None
+    """The digest of the environment's folders on both base branches the decision was made from: the proposal is
+    merged only while both still hold exactly that (see ``folders_digest``)."""
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """One of envbot's pull requests for an environment that is open now."""
+
+    repo: Repo
+    step: Step
+    number: int
+    branch: str
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """An open pull request of envbot's that no current intent asks for: closed with a comment, its branch deleted."""
+
+    request: OpenRequest
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +127,11 @@ class Observation:
     app_files: Mapping[str, str]
     workspaces: tuple[ObservedObject, ...] = ()
     applications: tuple[ObservedObject, ...] = ()
+    generated: tuple[ObservedObject, ...] = ()
+    """The bootstrap's generated apps of the environment's folders (see ``ObservedSnapshot.generated``)."""
+    open_requests: tuple[OpenRequest, ...] = ()
+    requested: bool = False
+    """A person's provision request came with this observation (the newest intent: a pending destroy yields)."""
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     problems: tuple[str, ...] = ()
     """Why the request or the record could not be bound to the catalogs (the environment is then Failed)."""
@@ -98,6 +143,9 @@ class Observation:
     @property
     def deleting(self) -> bool:
         return self.record is not None and self.record.deletion is not None
+
+    def open_request(self, repo: Repo, step: Step) -> OpenRequest | None:
+        return next((r for r in self.open_requests if r.repo is repo and r.step is step), None)
 
 
 @dataclass(frozen=True)
@@ -111,3 +159,16 @@ class Decision:
     since: dt.datetime | None = None
     pending: tuple[Pending, ...] = ()
     failure: str | None = None
+    withdrawals: tuple[Withdrawal, ...] = ()
+    open_requests: tuple[OpenRequest, ...] = ()
+    """The environment's open pull requests as observed (for status: a proposal with one shows its number)."""
+
+
+def folders_digest(platform_files: Mapping[str, str], app_files: Mapping[str, str]) -> str:
+    """A digest of an environment's folders on both base branches, for the compare-and-swap before each merge."""
+    digest = hashlib.sha256()
+    for repo, files in (("platform", platform_files), ("apps", app_files)):
+        for path in sorted(files):
+            digest.update(f"{repo}\0{path}\0{len(files[path])}\0".encode())
+            digest.update(files[path].encode())
+    return digest.hexdigest()[:16]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -16,13 +18,26 @@ from bot.environment.bind import check_environment
 from bot.environment.model import Environment, Origin
 from bot.environment.record import Intent, Record, parse_record
 from bot.errors import EnvironmentSpecError, UserError
+from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import MergeMethod
-from bot.forge.protocol import Forge, RepositoryListing
-from bot.reconcile.act import Outcome, carry_out
+from bot.forge.protocol import Forge
+from bot.reconcile.act import Outcome, carry_out, withdraw
 from bot.reconcile.decide import decide, deletion_proposal, retry_proposal
-from bot.reconcile.model import Decision, Observation, Phase, Proposal, Step, branch_name
+from bot.reconcile.model import (
+    Decision,
+    Observation,
+    OpenRequest,
+    Phase,
+    Proposal,
+    Step,
+    Withdrawal,
+    branch_name,
+    folders_digest,
+    step_of_branch,
+)
 from bot.render.renderer import Repo
 from bot.render.settings import RenderSettings
+from bot.report.text import render_text
 
 ProgressHook = Callable[["Pass"], None]
 MAX_ACTIONS_PER_RUN = 50
@@ -36,21 +51,29 @@ def _origin(observation: Observation, request: Environment | None) -> Origin | N
 
 @dataclass
 class RepoView:
-    """The file paths under the environments folder of both base branches, read once and shared.
-
-    The open pull requests' heads are read only when first needed, and then once for the whole view.
-    """
+    """The file paths under the environments folder of both base branches, and envbot's open pull requests on both
+    repositories: read once and shared by every environment of a run."""
 
     platform_paths: tuple[str, ...]
     app_paths: tuple[str, ...]
-    open_heads: frozenset[str] | None = None
+    open_requests: tuple[OpenRequest, ...] = ()
 
-    def heads(self, platform: Forge) -> frozenset[str]:
-        if self.open_heads is None:
-            self.open_heads = (
-                platform.open_pull_request_heads() if isinstance(platform, RepositoryListing) else frozenset()
-            )
-        return self.open_heads
+    def heads(self) -> frozenset[str]:
+        """The branches of the platform repository's open pull requests of envbot's."""
+        return frozenset(r.branch for r in self.open_requests if r.repo is Repo.PLATFORM)
+
+    def requests_of(self, environment: str) -> tuple[OpenRequest, ...]:
+        prefix = f"envbot/{environment}/"
+        return tuple(r for r in self.open_requests if r.branch.startswith(prefix))
+
+
+def _open_requests(repo: Repo, forge: Forge, base: str) -> list[OpenRequest]:
+    found: list[OpenRequest] = []
+    for pull_request in forge.open_pull_requests():
+        parsed = step_of_branch(pull_request.head)
+        if parsed is not None and pull_request.base == base:
+            found.append(OpenRequest(repo, parsed[1], pull_request.number, pull_request.head))
+    return found
 
 
 @dataclass(frozen=True)
@@ -63,10 +86,12 @@ class Pass:
     """Every proposal's latest outcome over a whole ``run``, in the order the proposals first appeared."""
     origin: Origin | None = None
     """Where the environment came from (its request, or its record), for reporting back there."""
+    withdrawn: tuple[Withdrawal, ...] = ()
+    """The pull requests this round closed because no intent asked for them any more."""
 
     @property
     def moved_on(self) -> bool:
-        return any(o.progress.moved_on for o in self.outcomes)
+        return bool(self.withdrawn) or any(o.progress.moved_on for o in self.outcomes)
 
 
 @dataclass
@@ -93,9 +118,17 @@ class Reconciler:
         return observe(self.cluster, application_namespace=self.application_namespace)
 
     def view(self) -> RepoView:
-        """Every file path under the environments folder of both base branches: one listing per repository."""
+        """Every file path under the environments folder of both base branches and envbot's open pull requests:
+        one listing of each per repository."""
         root = self.settings.layout.environments_dir
-        return RepoView(self.platform.list_tree(root, self.platform_base), self.apps.list_tree(root, self.apps_base))
+        return RepoView(
+            self.platform.list_tree(root, self.platform_base),
+            self.apps.list_tree(root, self.apps_base),
+            (
+                *_open_requests(Repo.PLATFORM, self.platform, self.platform_base),
+                *_open_requests(Repo.APPS, self.apps, self.apps_base),
+            ),
+        )
 
     def _files(self, forge: Forge, base: str, name: str, paths: Sequence[str]) -> dict[str, str]:
         folder = self.settings.layout.environment_dir(name) + "/"
@@ -114,8 +147,11 @@ class Reconciler:
         snapshot: ObservedSnapshot | None = None,
         view: RepoView | None = None,
     ) -> Observation:
-        """Read what one environment looks like now (``snapshot`` and ``view`` share reads across environments)."""
-        snapshot = snapshot if snapshot is not None else self.snapshot()
+        """Read what one environment looks like now (``snapshot`` and ``view`` share reads across environments).
+
+        Git is read before the cluster, so that the cluster is never older than the files it is compared with: an
+        object that holds a newer spec than the files shows as not applied yet, never as done.
+        """
         view = view if view is not None else self.view()
         platform_files = self._files(self.platform, self.platform_base, name, view.platform_paths)
         app_files = self._files(self.apps, self.apps_base, name, view.app_paths)
@@ -134,6 +170,7 @@ class Reconciler:
         if wanted is not None:
             found, bound = check_environment(wanted, self.catalogs)
             problems.extend(str(p) for p in found)
+        snapshot = snapshot if snapshot is not None else self.snapshot()
         return Observation(
             name=name,
             bound=bound if not problems else None,
@@ -142,17 +179,19 @@ class Reconciler:
             app_files=app_files,
             workspaces=snapshot.workspaces_of(name),
             applications=snapshot.applications_of(name),
+            generated=snapshot.generated_of(name),
+            open_requests=view.requests_of(name),
+            requested=request is not None,
             now=self.clock(),
             problems=tuple(problems),
         )
 
     def _open_infrastructure_requests(self, view: RepoView) -> frozenset[str]:
         """Environments whose first infrastructure pull request is open (not merged yet)."""
-        suffix = f"/{Step.INFRASTRUCTURE.value}"
         return frozenset(
-            head.removeprefix("envbot/").removesuffix(suffix)
-            for head in view.heads(self.platform)
-            if head.startswith("envbot/") and head.endswith(suffix) and head.count("/") == 2
+            r.branch.split("/")[1]
+            for r in view.open_requests
+            if r.repo is Repo.PLATFORM and r.step is Step.INFRASTRUCTURE
         )
 
     def _unmerged_request(self, name: str, problems: list[str], view: RepoView) -> Environment | None:
@@ -186,17 +225,54 @@ class Reconciler:
 
     # -- act -------------------------------------------------------------------------------------------------
 
-    def _carry_out(self, proposal: Proposal) -> Outcome:
-        if proposal.repo is Repo.PLATFORM:
-            return carry_out(proposal, self.platform, self.platform_base, self.merge_method)
-        return carry_out(proposal, self.apps, self.apps_base, self.merge_method)
+    def _forge(self, repo: Repo) -> tuple[Forge, str]:
+        return (self.platform, self.platform_base) if repo is Repo.PLATFORM else (self.apps, self.apps_base)
+
+    def _folders_now(self, name: str) -> str:
+        """The environment's folders on both base branches, read afresh, as a ``folders_digest``."""
+        folder = self.settings.layout.environment_dir(name)
+        platform = self._files(
+            self.platform, self.platform_base, name, self.platform.list_tree(folder, self.platform_base)
+        )
+        apps = self._files(self.apps, self.apps_base, name, self.apps.list_tree(folder, self.apps_base))
+        return folders_digest(platform, apps)
+
+    def _carry_out(self, name: str, proposal: Proposal) -> Outcome:
+        forge, base = self._forge(proposal.repo)
+        return carry_out(proposal, forge, base, self.merge_method, lambda: self._folders_now(name))
+
+    def _withdraw(self, withdrawal: Withdrawal) -> None:
+        forge, _ = self._forge(withdrawal.request.repo)
+        withdraw(withdrawal, forge, render_text("withdrawn.md.j2", reason=withdrawal.reason))
+
+    def plan(self, name: str, request: Environment | None = None) -> tuple[Observation, Decision]:
+        """Observe and decide, writing nothing."""
+        observation = self.observe(name, request)
+        return observation, decide(observation, self.settings, self.policy)
+
+    def act(self, observation: Observation, decision: Decision, request: Environment | None = None) -> Pass:
+        """Carry a decision out: withdraw what no intent asks for, then the proposals (each merge re-checks the
+        record, so a decision another run has overtaken in between does not act)."""
+        for withdrawal in decision.withdrawals:
+            self._withdraw(withdrawal)
+        outcomes = tuple(self._carry_out(decision.name, p) for p in decision.proposals)
+        if decision.phase is Phase.DELETED:
+            self._delete_branches(decision.name)
+        return Pass(decision, outcomes, origin=_origin(observation, request), withdrawn=decision.withdrawals)
+
+    def _delete_branches(self, name: str) -> None:
+        """Once an environment is gone, so are envbot's branches of it (one a crash kept after its merge, say)."""
+        prefix = f"envbot/{name}/"
+        for forge in (self.platform, self.apps):
+            for branch in sorted(forge.branch_names()):
+                if branch.startswith(prefix):
+                    with contextlib.suppress(ForgeRejectedError):
+                        forge.delete_branch(branch)
 
     def step(self, name: str, request: Environment | None = None) -> Pass:
         """One observe → decide → act round."""
-        observation = self.observe(name, request)
-        decision = decide(observation, self.settings, self.policy)
-        outcomes = tuple(self._carry_out(p) for p in decision.proposals)
-        return Pass(decision, outcomes, origin=_origin(observation, request))
+        observation, decision = self.plan(name, request)
+        return self.act(observation, decision, request)
 
     def sweep(
         self,
@@ -210,8 +286,8 @@ class Reconciler:
         Environments with nothing to propose cost no further request; only those that move are run on their own.
         Pass ``snapshot`` and ``view`` when they were just read and nothing has been written since.
         """
-        snapshot = snapshot if snapshot is not None else self.snapshot()
         view = view if view is not None else self.view()
+        snapshot = snapshot if snapshot is not None else self.snapshot()
         chosen = list(names) if names is not None else list(self.environments(snapshot, view))
         passes: list[Pass] = []
         for name in chosen:
@@ -240,10 +316,10 @@ class Reconciler:
         while True:
             current = self.step(name, request)
             latest.update(((o.proposal.repo.value, o.proposal.branch), o) for o in current.outcomes)
-            current = Pass(current.decision, current.outcomes, tuple(latest.values()), current.origin)
+            current = dataclasses.replace(current, history=tuple(latest.values()))
             if on_pass is not None:
                 on_pass(current)
-            actions += sum(1 for outcome in current.outcomes if outcome.progress.moved_on)
+            actions += len(current.withdrawn) + sum(1 for outcome in current.outcomes if outcome.progress.moved_on)
             if actions > MAX_ACTIONS_PER_RUN:
                 raise UserError(f"environment {name}: more than {MAX_ACTIONS_PER_RUN} merges in one run; stopping")
             if current.moved_on:
@@ -263,15 +339,15 @@ class Reconciler:
         for the environment, or reports it Deleted, so re-running a destroy that finished is harmless.
         """
         observation = self.observe(name)
+        # Every open pull request that provisions the environment is withdrawn first: none may outlive this intent.
+        for request in observation.open_requests:
+            if request.step in (Step.INFRASTRUCTURE, Step.APPLICATIONS, Step.RETRY):
+                self._withdraw(Withdrawal(request, f"a destroy was requested by {requested_by}"))
         if observation.record is None:
-            if observation.bound is not None:  # only an unmerged first pull request: withdraw it by emptying it
-                self.platform.push_commit(
-                    branch_name(name, Step.INFRASTRUCTURE), self.platform_base, [], f"envbot: withdraw {name}"
-                )
             return None
         intent = Intent(requested_at=self.clock(), requested_by=requested_by)
-        proposal = deletion_proposal(observation, self.settings.layout.record_path(name), intent)
-        return self._carry_out(proposal) if proposal is not None else None
+        proposal = deletion_proposal(observation, intent, self.settings)
+        return self._carry_out(name, proposal) if proposal is not None else None
 
     def request_retry(self, name: str, requested_by: str) -> Outcome | None:
         """Bump the retry count of a Failed environment so every controller tries again."""
@@ -280,11 +356,11 @@ class Reconciler:
         if decision.phase is not Phase.FAILED:
             raise UserError(f"environment {name} is {decision.phase.value}, not Failed; there is nothing to retry")
         proposal = retry_proposal(observation, self.settings, self.policy, requested_by)
-        return self._carry_out(proposal) if proposal is not None else None
+        return self._carry_out(name, proposal) if proposal is not None else None
 
     def decisions(self, names: Iterable[str] | None = None) -> list[Decision]:
         """The current decision of each environment, without acting (for status): one read of each source."""
-        snapshot = self.snapshot()
         view = self.view()
+        snapshot = self.snapshot()
         chosen = list(names) if names is not None else list(self.environments(snapshot, view))
         return [decide(self.observe(n, snapshot=snapshot, view=view), self.settings, self.policy) for n in chosen]

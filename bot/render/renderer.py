@@ -24,6 +24,7 @@ from bot.render.manifests import (
     with_argocd_finalizer,
 )
 from bot.render.settings import RenderSettings
+from bot.render.spec_hash import stamp_spec_hash
 from bot.render.templating import render_template
 
 KnownOutputs = Mapping[str, Mapping[str, Any]]
@@ -107,7 +108,7 @@ def render_environment(
             if waiting:
                 pending.extend(Pending(catalog.name, "infrastructure", ref, p) for p, ref in waiting)
             else:
-                workspace = stamp_retry(build_workspace(environment, catalog, values, settings), retry)
+                workspace = stamp_spec_hash(stamp_retry(build_workspace(environment, catalog, values, settings), retry))
                 platform.append(
                     RenderedFile(
                         Repo.PLATFORM,
@@ -245,7 +246,7 @@ def _render_templates(
         for document in render_template(template.source, where, context):
             if isinstance(document, dict) and is_application(document):
                 stamped = stamp_object(document, labels, namespace=settings.argocd_namespace, where=where)
-                applications.append(stamp_retry(with_argocd_finalizer(stamped), retry))
+                applications.append(stamp_spec_hash(stamp_retry(with_argocd_finalizer(stamped), retry)))
             else:
                 others.append(stamp_object(document, labels, namespace=environment.namespace, where=where))
     layout = settings.layout

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 
-MAX_OBJECT_NAME = 63
+from bot.names import MAX_LABEL_LENGTH, shortened
 
 
 class WorkspaceApi(enum.StrEnum):
@@ -41,6 +40,17 @@ class GitOpsLayout:
     def manifests_path(self, environment: str, cluster: str, catalog: str) -> str:
         return f"{self.environment_dir(environment)}/{cluster}/{catalog}/manifests.yaml"
 
+    def is_infrastructure(self, environment: str, path: str) -> bool:
+        return path.startswith(f"{self.environment_dir(environment)}/infrastructure/")
+
+
+PLACEHOLDER_NAME = ".envbot-keep"
+"""Keeps a folder (and so the app Argo CD generates for it) while Argo CD prunes what the folder held: envbot removes
+objects only by removing their files, never by making a generated app go. Not a manifest, so Argo CD ignores it."""
+PLACEHOLDER_TEXT = (
+    "envbot keeps this folder while Argo CD removes the objects it held, and removes it once they are gone.\n"
+)
+
 
 @dataclass(frozen=True)
 class RenderSettings:
@@ -56,10 +66,6 @@ class RenderSettings:
     argocd_namespace: str = "argocd"
 
 
-def object_name(*parts: str, limit: int = MAX_OBJECT_NAME) -> str:
+def object_name(*parts: str, limit: int = MAX_LABEL_LENGTH) -> str:
     """Join name parts with '-'; names over the limit keep a readable prefix and a stable hash suffix."""
-    name = "-".join(parts)
-    if len(name) <= limit:
-        return name
-    suffix = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+    return shortened("-".join(parts), limit)

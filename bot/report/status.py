@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.cluster.verdicts import format_duration
 from bot.reconcile.act import Outcome
-from bot.reconcile.model import Decision, Phase
+from bot.reconcile.model import Decision, Phase, Proposal
 from bot.report.untrusted import Markdown, markdown_data
 
 OWN_PULL_REQUEST = re.compile(
@@ -55,9 +55,17 @@ def describe_outcome(outcome: Outcome) -> str:
     return f"{outcome.proposal.repo.value} {where} ({outcome.progress.value})"
 
 
+def _proposed(decision: Decision, proposal: Proposal) -> str:
+    """A proposal not acted on in this run: its open pull request by number, or the branch it will open from."""
+    for request in decision.open_requests:
+        if (request.repo, request.branch) == (proposal.repo, proposal.branch):
+            return f"{proposal.repo.value} #{request.number} (open)"
+    return f"{proposal.repo.value} {proposal.branch} (to open)"
+
+
 def status_row(decision: Decision, outcomes: Sequence[Outcome] = ()) -> StatusRow:
     pull_requests = tuple(describe_outcome(o) for o in outcomes) or tuple(
-        f"{p.repo.value} {p.branch} (to open)" for p in decision.proposals
+        _proposed(decision, p) for p in decision.proposals
     )
     return StatusRow(
         environment=decision.name,

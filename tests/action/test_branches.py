@@ -156,8 +156,9 @@ def test_delete_of_the_branch_destroys_its_environment_apps_first(open_world: Op
     assert world.outputs()["phase"] == "Deleting"
     deletion = record_of(world, BRANCH)["deletion"]
     assert isinstance(deletion, dict) and deletion["requestedBy"] == SENDER
-    # Applications go first: the apps repository is cleaned, the infrastructure is still there.
-    assert world.environment_files("apps", BRANCH) == {}
+    # Applications go first: the apps repository holds only the placeholders that keep its folders while Argo CD
+    # prunes; the infrastructure is still there.
+    assert {path.rsplit("/", 1)[-1] for path in world.environment_files("apps", BRANCH)} == {".envbot-keep"}
     assert f"registry/environments/{BRANCH}/infrastructure/rds-postgres.yaml" in world.gitops_files("platform")
 
     final = world.reconciler(NO_DELAY).run(BRANCH, wait=True, poll_interval=0.01)

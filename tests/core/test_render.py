@@ -11,6 +11,7 @@ import yaml
 from kube_schemas import has_schema, validate, validate_upstream
 from project_paths import CATALOGS, EXAMPLES, PROJECT_ROOT
 
+from bot import yamldoc
 from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
 from bot.environment import bind_environment, parse_environment
@@ -251,6 +252,21 @@ def test_bootstrap_application_sets_validate() -> None:
         assert generator["directories"][0]["path"].startswith("registry/environments/*")
         template = application_set["spec"]["template"]
         assert template["metadata"]["labels"]["envbot.io/environment"] == "{{index .path.segments 2}}"
+        assert template["metadata"]["labels"]["envbot.io/generated-by"] == application_set["metadata"]["name"]
+        assert "envbot.io/catalog" not in template["metadata"]["labels"]
+
+
+def test_bootstrap_never_cascades_a_deleted_generated_app() -> None:
+    """Deleting a set, or a generated app, leaves the objects; a folder's last objects are pruned all the same."""
+    for rendered in render_bootstrap(BootstrapRepos("https://github.com/acme/p.git", "https://github.com/acme/a.git")):
+        spec = yaml.safe_load(rendered.content)["spec"]
+        assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}, "no applicationsSync: see the docs"
+        assert "finalizers" not in spec["template"]["metadata"], "a template finalizer cascades despite preserve"
+        assert spec["template"]["spec"]["syncPolicy"]["automated"] == {
+            "prune": True,
+            "selfHeal": True,
+            "allowEmpty": True,
+        }
 
 
 # --- Values are data: whatever a parameter holds arrives as that very string. ---
@@ -292,7 +308,7 @@ def test_parameter_values_are_rendered_literally(catalogs: CatalogSet, value: st
         "name": "literal",
         "catalogs": [{"name": "sample-app", "parameters": {"databaseEndpoint": value}}],
     }
-    bound = bind_environment(parse_environment(yaml.safe_dump(document), "literal.yaml"), catalogs)
+    bound = bind_environment(parse_environment(yamldoc.dump_document(document), "literal.yaml"), catalogs)
     result = render_environment(bound)
     (content,) = result.files(Repo.APPS).values()
     documents = [d for d in yaml.safe_load_all(content) if d is not None]
@@ -377,3 +393,104 @@ def test_templates_cannot_leave_the_sandbox(body: str, message: str) -> None:
             {"params": {"replicas": 2}, "labels": {"a": "b"}},
         )
     assert str(caught.value) == f"catalogs/x/templates/t.yaml: {message}"
+
+
+# --- Object names a template renders are names Kubernetes accepts (docs/catalogs.md, "Object names"). ---
+
+LABEL_RULE = "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)"
+SUBDOMAIN_RULE = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)"
+LONG = "a-very-long-application-name-that-a-template-joined-from-several-parts"  # 70 characters
+
+
+def render_named(kind: str, name: str, api_version: str = "v1", namespace: str | None = None) -> dict[str, Any]:
+    """Render one object of a one-template catalog whose name (and namespace) come from parameters."""
+    from bot.catalog import parse_catalog
+    from bot.catalog.loader import CatalogFiles
+
+    metadata = "{name: {{ params.objectName }}" + (", namespace: {{ params.objectNamespace }}}" if namespace else "}")
+    catalog = parse_catalog(
+        CatalogFiles(
+            name="named",
+            root="catalogs/named",
+            files={
+                "catalog.yaml": "name: named\ntype: yaml\nparameters:\n"
+                "  objectName: {type: string}\n  objectNamespace: {type: string, default: x}\n",
+                "templates/object.yaml": f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {metadata}\n",
+            },
+        )
+    )
+    document = {
+        "kind": "Environment",
+        "name": "dev",
+        "catalogs": [{"name": "named", "parameters": {"objectName": name, "objectNamespace": namespace or "x"}}],
+    }
+    bound = bind_environment(
+        parse_environment(yamldoc.dump_document(document), "env.yaml"), CatalogSet({"named": catalog})
+    )
+    (content,) = render_environment(bound).files(Repo.APPS).values()
+    (rendered,) = yaml.safe_load_all(content)
+    assert isinstance(rendered, dict)
+    return rendered
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "api_version"),
+    [
+        ("ConfigMap", "app.config-1", "v1"),
+        ("ConfigMap", "a" * 253, "v1"),
+        ("Service", "a" * 63, "v1"),
+        ("Namespace", "team-a", "v1"),
+        ("Application", "a" * 63, "argoproj.io/v1alpha1"),
+        ("ClusterRole", "system:metrics-reader", "rbac.authorization.k8s.io/v1"),
+    ],
+)
+def test_object_names_kubernetes_accepts_are_kept(kind: str, name: str, api_version: str) -> None:
+    assert render_named(kind, name, api_version)["metadata"]["name"] == name
+
+
+def test_a_too_long_application_name_is_shortened_like_a_workspace_name() -> None:
+    from bot.render.settings import object_name
+
+    rendered = render_named("Application", LONG, "argoproj.io/v1alpha1")
+    name = rendered["metadata"]["name"]
+    assert name == object_name(LONG) and len(name) == 63
+    assert name.startswith(LONG[:54]) and len(name.rsplit("-", 1)[1]) == 8
+    assert render_named("Application", LONG, "argoproj.io/v1alpha1")["metadata"]["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "api_version", "rule"),
+    [
+        ("Application", "Sample_App", "argoproj.io/v1alpha1", LABEL_RULE),
+        ("Application", "sample.app", "argoproj.io/v1alpha1", LABEL_RULE),
+        ("Application", LONG.replace("parts", "Parts"), "argoproj.io/v1alpha1", LABEL_RULE),
+        ("Service", "a" * 64, "v1", LABEL_RULE),
+        ("Namespace", "Team-A", "v1", LABEL_RULE),
+        ("ConfigMap", "My_Config", "v1", SUBDOMAIN_RULE),
+        ("ConfigMap", "a" * 254, "v1", SUBDOMAIN_RULE),
+        ("ConfigMap", "-config", "v1", SUBDOMAIN_RULE),
+    ],
+    ids=lambda v: v if len(v) < 30 else f"{v[:10]}...({len(v)})",
+)
+def test_other_bad_object_names_name_the_file_the_kind_and_the_name(
+    kind: str, name: str, api_version: str, rule: str
+) -> None:
+    from bot.catalog.values import show
+    from bot.errors import TemplateRenderError
+
+    with pytest.raises(TemplateRenderError) as caught:
+        render_named(kind, name, api_version)
+    assert (
+        str(caught.value) == f"catalogs/named/templates/object.yaml: {kind} {show(name)}: metadata.name is not {rule}"
+    )
+
+
+def test_a_namespace_a_template_names_is_a_dns_label() -> None:
+    from bot.errors import TemplateRenderError
+
+    assert render_named("ConfigMap", "app", namespace="team-a")["metadata"]["namespace"] == "team-a"
+    with pytest.raises(TemplateRenderError) as caught:
+        render_named("ConfigMap", "app", namespace="Team_A")
+    assert str(caught.value) == (
+        f"catalogs/named/templates/object.yaml: ConfigMap 'app': metadata.namespace 'Team_A' is not {LABEL_RULE}"
+    )

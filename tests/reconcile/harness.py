@@ -53,18 +53,21 @@ class Budget:
 
 
 WRITES = frozenset({"push_commit", "ensure_pull_request", "set_status", "upsert_comment", "merge"})
+WITHDRAWALS = frozenset({"close_pull_request", "delete_branch"})
+"""The writes that withdraw what no intent asks for any more (pass ``WRITES | WITHDRAWALS`` to crash after them too)."""
 
 
 class CrashingForge:
     """A forge that performs each write and then, when the budget runs out, 'dies' before returning."""
 
-    def __init__(self, inner: LocalForge, budget: Budget) -> None:
+    def __init__(self, inner: Any, budget: Budget, writes: frozenset[str] = WRITES) -> None:
         self._inner = inner
         self._budget = budget
+        self._writes = writes
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._inner, name)
-        if name not in WRITES:
+        if name not in self._writes:
             return attribute
 
         def write(*args: Any, **kwargs: Any) -> Any:

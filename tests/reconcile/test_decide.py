@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -14,9 +15,9 @@ from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
 from bot.cluster.model import KNOWN_KINDS, ObservedObject, kind_of, observe_raw
 from bot.environment import bind_environment
-from bot.environment.model import BoundEnvironment
+from bot.environment.model import SPEC_HASH_ANNOTATION, BoundEnvironment
 from bot.environment.record import Intent, parse_record
-from bot.reconcile.decide import decide, deletion_proposal, mark_record
+from bot.reconcile.decide import decide, deletion_proposal, mark_record, merged_hashes
 from bot.reconcile.model import Observation, Phase, Step
 from bot.render import Repo, render_environment
 from tests.reconcile.harness import seed_environment
@@ -83,6 +84,14 @@ def application(name: str, sync: str = "Synced", health: str = "Healthy", deleti
     return observe_raw(raw, kind)
 
 
+def holding_merged(obj: ObservedObject, files: dict[str, str]) -> ObservedObject:
+    """The object as the cluster holds it once the merged file of the same name was applied."""
+    merged = merged_hashes(files, obj.kind).get(obj.name)
+    if merged is None:
+        return obj
+    return dataclasses.replace(obj, annotations={**obj.annotations, SPEC_HASH_ANNOTATION: merged})
+
+
 RDS_OUTPUTS = {"endpoint": "db.internal", "port": 5432, "database_name": "feature_auth_db", "master_username": "u"}
 
 
@@ -96,9 +105,14 @@ def merged_apps(bound: BoundEnvironment) -> dict[str, str]:
 
 def observation(bound: BoundEnvironment | None, *, platform: dict[str, str] | None = None,
                 apps: dict[str, str] | None = None, workspaces: tuple[ObservedObject, ...] = (),
-                applications: tuple[ObservedObject, ...] = (), minutes: float = 1) -> Observation:  # fmt: skip
+                applications: tuple[ObservedObject, ...] = (), minutes: float = 1,
+                applied: bool = True) -> Observation:  # fmt: skip
+    """``applied``: the objects given carry the spec hash of the merged files (the controllers hold what merged)."""
     platform = platform or {}
     record = parse_record(platform[RECORD], RECORD) if RECORD in platform else None
+    if applied:
+        workspaces = tuple(holding_merged(w, platform) for w in workspaces)
+        applications = tuple(holding_merged(a, apps or {}) for a in applications)
     return Observation(
         name=NAME,
         bound=bound,
@@ -240,11 +254,11 @@ def test_infrastructure_is_removed_once_apps_are_gone_and_the_record_last(bound:
 
 def test_deletion_request_is_written_once(bound: BoundEnvironment) -> None:
     platform = merged_platform(bound)
-    proposal = deletion_proposal(observation(bound, platform=platform), RECORD, Intent(START, "alice"))
+    proposal = deletion_proposal(observation(bound, platform=platform), Intent(START, "alice"))
     assert proposal is not None and proposal.step is Step.DESTROY
     record = yaml.safe_load(dict(proposal.writes)[RECORD])
     assert record["deletion"] == {"requestedAt": "2026-11-27T12:00:00Z", "requestedBy": "alice"}
-    assert deletion_proposal(observation(bound, platform=deleting_platform(bound)), RECORD, Intent(START, "x")) is None
+    assert deletion_proposal(observation(bound, platform=deleting_platform(bound)), Intent(START, "x")) is None
 
 
 def test_decisions_are_pure(bound: BoundEnvironment) -> None:

@@ -75,6 +75,7 @@ def test_full_lifecycle_goes_through_every_phase_in_order(tmp_path: Path) -> Non
         "Initial commit",
         f"Merge pull request #1 from envbot/{NAME}/applications: envbot: {NAME}: applications",
         f"Merge pull request #2 from envbot/{NAME}/cleanup-applications: envbot: {NAME}: remove applications",
+        f"Merge pull request #3 from envbot/{NAME}/remove-folders: envbot: {NAME}: remove folders",
     ]
     assert set(world.main_files("platform")) == {"README.md"}
     assert set(world.main_files("apps")) == {"README.md"}
@@ -98,6 +99,7 @@ def test_infrastructure_merges_before_apps_and_apps_go_before_infrastructure(tmp
         ("apps", "applications"),
         ("apps", "cleanup-applications"),
         ("platform", "cleanup-infrastructure"),
+        ("apps", "remove-folders"),
         ("platform", "remove-record"),
     ]
 
