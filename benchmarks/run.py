@@ -32,14 +32,15 @@ PAGE_SIZE_GITHUB = 100
 def expected_sweep_requests(n: int) -> tuple[int, int]:
     """What an unchanged sweep should cost: (GitHub, Kubernetes) requests, pages included.
 
-    GitHub: one tree listing per GitOps repository, one listing of the platform repository's open pull requests
-    (environments whose first pull request is not merged yet; none here, so one page), one listing of the
-    source's branches (answered whole) and the source's pull request listing (100 a page; the last page is the
-    first with fewer than 100). Kubernetes: one list per kind (cluster-scoped and namespaced Workspaces,
-    Applications), 500 objects a page.
+    GitHub: the pre-flight's check of each GitOps repository's base branch, one tree listing per GitOps repository,
+    one listing of each GitOps repository's open pull requests (envbot's pull requests that may have to be
+    withdrawn, and first pull requests not merged yet; none here, so one page each), one listing of the source's
+    branches (answered whole) and the source's pull request listing (100 a page; the last page is the first with
+    fewer than 100). Kubernetes: one list per kind (cluster-scoped and namespaced Workspaces, Applications), 500
+    objects a page.
     """
     pulls = n // 2  # odd environments come from a pull request, even ones from a branch
-    github = 3 + (1 if n - pulls else 0) + (pulls // PAGE_SIZE_GITHUB + 1 if pulls else 0)
+    github = 6 + (1 if n - pulls else 0) + (pulls // PAGE_SIZE_GITHUB + 1 if pulls else 0)
     workspaces, applications = n, 2 * n  # the seed example: one Workspace and two Applications each
     kube = sum(max(1, math.ceil(count / PAGE_SIZE_KUBE)) for count in (workspaces, 0, applications))
     return github, kube

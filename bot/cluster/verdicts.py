@@ -543,7 +543,7 @@ def deletion_verdict(obj: ObservedObject, now: dt.datetime, policy: VerdictPolic
         return application_verdict(obj, now, policy) if is_app else workspace_verdict(obj, now, policy)
     state: State = ApplicationState.AWAITING_DELETION if is_app else WorkspaceState.AWAITING_DELETION
     remover = "Argo CD to prune it" + ("" if is_app else ", then provider-terraform to destroy it")
-    return Verdict(obj.ref, state, f"still present: waiting for {remover} once the cleanup PR is merged")
+    return Verdict(obj.ref, state, f"still present, not deleting yet: waiting for {remover} once its file is gone")
 
 
 # -- environment rollups -----------------------------------------------------------------------------------

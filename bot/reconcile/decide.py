@@ -267,6 +267,12 @@ def _retrying(retry: Intent | None, rollup: Rollup, now: dt.datetime, policy: Ve
     return retry is not None and rollup.failed and now - retry.requested_at < policy.failure_grace
 
 
+def _ready_since(*rollups: Rollup) -> dt.datetime | None:
+    """Ready since the last object became done, Workspace or Application (an update re-applies either)."""
+    times = [t for t in (_since(r) for r in rollups) if t is not None]
+    return max(times) if times else None
+
+
 def _since(rollup: Rollup) -> dt.datetime | None:
     """When the blocking object entered its state; once all are done, when the last one became done."""
     blocking = rollup.blocking
@@ -425,7 +431,7 @@ def _decide_provisioning(
                 return Decision(name, Phase.FAILED, waiting, since=_since(removal), failure=waiting)
             return Decision(name, phase, waiting, since=_since(removal))
     expected = f"{workspaces.summary}; {applications.summary}" if expected_apps else workspaces.summary
-    return Decision(name, Phase.READY, expected, since=_since(applications if expected_apps else workspaces))
+    return Decision(name, Phase.READY, expected, since=_ready_since(workspaces, applications))
 
 
 def _is_placeholder(path: str) -> bool:

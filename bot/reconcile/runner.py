@@ -21,7 +21,7 @@ from bot.errors import EnvironmentSpecError, UserError
 from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import MergeMethod
 from bot.forge.protocol import Forge
-from bot.reconcile.act import Outcome, carry_out, withdraw
+from bot.reconcile.act import Outcome, Progress, carry_out, withdraw
 from bot.reconcile.decide import decide, deletion_proposal, retry_proposal
 from bot.reconcile.model import (
     Decision,
@@ -67,6 +67,25 @@ class RepoView:
         return tuple(r for r in self.open_requests if r.branch.startswith(prefix))
 
 
+_STILL_OPEN = frozenset(
+    {Progress.OPEN, Progress.CHECKS_PENDING, Progress.CHECKS_FAILED, Progress.NOT_MERGEABLE, Progress.SUPERSEDED}
+)
+
+
+def _open_after(
+    before: tuple[OpenRequest, ...], withdrawn: tuple[Withdrawal, ...], outcomes: tuple[Outcome, ...]
+) -> tuple[OpenRequest, ...]:
+    """The open pull requests after a round: those before, less the ones withdrawn or merged, plus the ones opened."""
+    gone = {(w.request.repo, w.request.branch) for w in withdrawn}
+    opened: list[OpenRequest] = []
+    for outcome in outcomes:
+        proposal, pull_request = outcome.proposal, outcome.pull_request
+        gone.add((proposal.repo, proposal.branch))
+        if pull_request is not None and outcome.progress in _STILL_OPEN and pull_request.state == "open":
+            opened.append(OpenRequest(proposal.repo, proposal.step, pull_request.number, proposal.branch))
+    return (*(r for r in before if (r.repo, r.branch) not in gone), *opened)
+
+
 def _open_requests(repo: Repo, forge: Forge, base: str) -> list[OpenRequest]:
     found: list[OpenRequest] = []
     for pull_request in forge.open_pull_requests():
@@ -88,6 +107,8 @@ class Pass:
     """Where the environment came from (its request, or its record), for reporting back there."""
     withdrawn: tuple[Withdrawal, ...] = ()
     """The pull requests this round closed because no intent asked for them any more."""
+    open_after: tuple[OpenRequest, ...] = ()
+    """The environment's open pull requests once this round acted, as far as its own actions tell."""
 
     @property
     def moved_on(self) -> bool:
@@ -117,17 +138,17 @@ class Reconciler:
         """Every environment's Workspaces and Applications: one list call per kind."""
         return observe(self.cluster, application_namespace=self.application_namespace)
 
-    def view(self) -> RepoView:
+    def view(self, open_requests: tuple[OpenRequest, ...] | None = None) -> RepoView:
         """Every file path under the environments folder of both base branches and envbot's open pull requests:
-        one listing of each per repository."""
+        one listing of each per repository (``open_requests``: known already, from this run's own actions)."""
         root = self.settings.layout.environments_dir
-        return RepoView(
-            self.platform.list_tree(root, self.platform_base),
-            self.apps.list_tree(root, self.apps_base),
-            (
+        if open_requests is None:
+            open_requests = (
                 *_open_requests(Repo.PLATFORM, self.platform, self.platform_base),
                 *_open_requests(Repo.APPS, self.apps, self.apps_base),
-            ),
+            )
+        return RepoView(
+            self.platform.list_tree(root, self.platform_base), self.apps.list_tree(root, self.apps_base), open_requests
         )
 
     def _files(self, forge: Forge, base: str, name: str, paths: Sequence[str]) -> dict[str, str]:
@@ -245,9 +266,11 @@ class Reconciler:
         forge, _ = self._forge(withdrawal.request.repo)
         withdraw(withdrawal, forge, render_text("withdrawn.md.j2", reason=withdrawal.reason))
 
-    def plan(self, name: str, request: Environment | None = None) -> tuple[Observation, Decision]:
-        """Observe and decide, writing nothing."""
-        observation = self.observe(name, request)
+    def plan(
+        self, name: str, request: Environment | None = None, open_requests: tuple[OpenRequest, ...] | None = None
+    ) -> tuple[Observation, Decision]:
+        """Observe and decide, writing nothing (``open_requests``: the environment's, known from this run)."""
+        observation = self.observe(name, request, view=self.view(open_requests))
         return observation, decide(observation, self.settings, self.policy)
 
     def act(self, observation: Observation, decision: Decision, request: Environment | None = None) -> Pass:
@@ -258,7 +281,10 @@ class Reconciler:
         outcomes = tuple(self._carry_out(decision.name, p) for p in decision.proposals)
         if decision.phase is Phase.DELETED:
             self._delete_branches(decision.name)
-        return Pass(decision, outcomes, origin=_origin(observation, request), withdrawn=decision.withdrawals)
+        return Pass(
+            decision, outcomes, origin=_origin(observation, request), withdrawn=decision.withdrawals,
+            open_after=_open_after(observation.open_requests, decision.withdrawals, outcomes),
+        )  # fmt: skip
 
     def _delete_branches(self, name: str) -> None:
         """Once an environment is gone, so are envbot's branches of it (one a crash kept after its merge, say)."""
@@ -269,9 +295,11 @@ class Reconciler:
                     with contextlib.suppress(ForgeRejectedError):
                         forge.delete_branch(branch)
 
-    def step(self, name: str, request: Environment | None = None) -> Pass:
+    def step(
+        self, name: str, request: Environment | None = None, open_requests: tuple[OpenRequest, ...] | None = None
+    ) -> Pass:
         """One observe → decide → act round."""
-        observation, decision = self.plan(name, request)
+        observation, decision = self.plan(name, request, open_requests)
         return self.act(observation, decision, request)
 
     def sweep(
@@ -313,8 +341,13 @@ class Reconciler:
         deadline = self.clock() + timeout if timeout is not None else None
         actions = 0
         latest: dict[tuple[str, str], Outcome] = {}
+        known: tuple[OpenRequest, ...] | None = None
         while True:
-            current = self.step(name, request)
+            # After the first round, the environment's open pull requests are known from this run's own actions: one
+            # a concurrent run opens meanwhile is seen by the next run, and no merge acts on a stale decision
+            # (carry_out re-reads the folders first).
+            current = self.step(name, request, known)
+            known = current.open_after
             latest.update(((o.proposal.repo.value, o.proposal.branch), o) for o in current.outcomes)
             current = dataclasses.replace(current, history=tuple(latest.values()))
             if on_pass is not None:

@@ -44,14 +44,15 @@ class Timeline:
             self.console.print(f"{self.stamp()}  [{style}]{decision.phase.value}[/{style}]")
         for outcome in current.outcomes:
             self.outcome(outcome)
+        if current.moved_on:
+            return  # what the round waited on before it acted is no longer true; the next round says what is
         if decision.waiting_on != self.last_wait:
             self.last_wait = decision.waiting_on
+            lead = "" if decision.phase.settled else "waiting on "
             if self.status is not None:
-                self.status.update(f"waiting on {escape(decision.waiting_on)}")
+                self.status.update(f"{lead}{escape(decision.waiting_on)}")
             if self.print_waits:
-                self.console.print(
-                    f"{self.stamp()}    waiting on {escape(log_text(decision.waiting_on))}", soft_wrap=True
-                )
+                self.console.print(f"{self.stamp()}    {lead}{escape(log_text(decision.waiting_on))}", soft_wrap=True)
 
     def outcome(self, outcome: Outcome | None) -> None:
         from rich.markup import escape

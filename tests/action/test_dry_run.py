@@ -49,7 +49,9 @@ def test_dry_run_destroy_logs_the_destroy_and_the_cleanup_it_would_start(open_wo
     logs = world.logs[start:]
     assert logs[0] == "envbot: dry run: would destroy feature-login: /destroy by nadia"
     # The gated app pull request of the provisioning it interrupts would be closed first.
-    assert logs[1].startswith("envbot: dry run: would close apps #1: no longer needed: the environment is being deleted")
+    assert logs[1].startswith(
+        "envbot: dry run: would close apps #1: no longer needed: the environment is being deleted"
+    )
     assert logs[2].startswith("envbot: dry run: would envbot: feature-login: ")
     assert "cleanup" in logs[2]
     assert logs[3].startswith("envbot: feature-login: Deleting: ")

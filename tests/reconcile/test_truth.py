@@ -268,3 +268,14 @@ def test_an_application_whose_helm_values_changed_is_stale_until_argo_cd_compare
     raw["status"]["sync"]["comparedTo"]["source"]["helm"]["values"] = "replicaCount: 3\n"  # type: ignore[index]
     compared = application_verdict(observe_raw(raw, APPLICATION), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert compared.state is ApplicationState.HEALTHY
+
+
+def test_ready_after_an_infrastructure_update_counts_from_the_update(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    reconciler = world.reconciler()
+    assert provision(reconciler).decision.phase is Phase.READY
+    world.clock.advance(dt.timedelta(hours=1))
+    started = world.clock.now
+    updated = provision(reconciler, with_parameter(0, "allocatedStorage", 50))
+    assert updated.decision.phase is Phase.READY
+    assert updated.decision.since is not None and updated.decision.since >= started
