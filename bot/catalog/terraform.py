@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +61,14 @@ def _blocks(document: dict[str, Any], kind: str) -> list[tuple[str, dict[str, An
 def parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[TerraformOutput, ...], bool]:
     """The variables and outputs declared in one ``.tf`` file, and whether it declares anything for ``terraform
     apply`` to do (a ``resource``, ``module`` or ``data`` block)."""
+    variables, outputs, creates = _parse_module(text)
+    return copy.deepcopy(variables), outputs, creates  # a default may be a list or a mapping: each caller its own
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_module(text: str) -> tuple[tuple[TerraformVariable, ...], tuple[TerraformOutput, ...], bool]:
+    """``parse_module`` once per distinct text: python-hcl2 (lark) takes tens of milliseconds a file, and every
+    load of the same catalogs (each CLI command, the test suite's hundreds) would parse the same files again."""
     try:
         document = hcl2.loads(text)
     except Exception as exc:  # python-hcl2 raises lark errors of many kinds for bad syntax

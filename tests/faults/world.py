@@ -104,11 +104,15 @@ class Budget:
 
     left: int | None = None
     spent: int = 0
+    after_each: Callable[[int], None] | None = None
+    """Called with the write count after every write (the crash test checkpoints the world there)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def spend(self, what: str) -> None:
         with self.lock:
             self.spent += 1
+            if self.after_each is not None:
+                self.after_each(self.spent)
             if self.left is None:
                 return
             self.left -= 1
@@ -175,6 +179,17 @@ class Checkpoint:
     fakes: tuple[dict[str, Any], ...]
     tracked: Any
     now: dt.datetime
+
+
+@dataclass(frozen=True)
+class CrashPoint:
+    """Where a kill right after one write request leaves a drive (``World.resume`` carries on from it)."""
+
+    checkpoint: Checkpoint
+    first: str
+    until: Phase
+    sending: str
+    """The comment body of the run that was killed."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +295,8 @@ class World:
         self.runs: list[Run] = []
         self._events = itertools.count(1)
         self.budget: Budget | None = None
+        self.sending = ""
+        """The comment body of the run in progress (what a killed run is re-run with)."""
         self.cluster_for: Callable[[], Cluster] | None = None
         """Another cluster for the next runs (the Kubernetes fault tests); None: the simulation."""
 
@@ -322,6 +339,7 @@ class World:
         path = self.root / f"event-{next(self._events)}.json"
         path.write_text(json.dumps(comment_payload(body)), encoding="utf-8")
         event = load_event("issue_comment", path)
+        self.sending = body
         handler = self.handler()
         started = time.monotonic()
         try:
@@ -339,14 +357,16 @@ class World:
         *,
         max_runs: int = 12,
         between: Callable[[World, Run], None] | None = None,
+        resend: str | None = None,
     ) -> list[Run]:
         """Send ``first``, then ``/status`` 30 s apart, until a run reports ``until``; a failed (or killed) run is
         re-run as it is, as a person re-runs a failed job. ``between`` acts after each run (faults, people).
+        ``resend``: carry on a drive of ``first`` whose run of that body was killed (``resume``).
 
         Until the request's first pull request has merged (the record on the base branch, or its deletion mark),
         the request itself is sent again: envbot knows an environment by its record, so a ``/status`` before then
         finds nothing to move."""
-        body = first
+        body = resend or first
         runs: list[Run] = []
         for _ in range(max_runs):
             try:
@@ -381,6 +401,14 @@ class World:
                 tracked=copy.deepcopy(self.cluster._tracked),
                 now=self.clock.now,
             )
+
+    def resume(self, crashed: CrashPoint) -> list[Run]:
+        """Carry on from a crash point as ``drive`` does after a killed run: the world as the kill left it, the
+        job re-run 30 s later with the same comment, then ``/status`` until the drive's phase."""
+        ledger.record("crash after a write request")
+        self.load(crashed.checkpoint)
+        self.clock.advance(STEP)
+        return self.drive(crashed.first, crashed.until, resend=crashed.sending)
 
     def load(self, checkpoint: Checkpoint) -> None:
         with self.source.lock, self.platform.lock, self.apps.lock:
@@ -430,20 +458,19 @@ def assert_converged(state: EndState, expected: EndState) -> None:
 
 
 @functools.cache
-def _reference(kind: str) -> EndState:
+def _references() -> dict[str, EndState]:
     with tempfile.TemporaryDirectory(prefix="envbot-faults-reference-") as folder:
         world = World(Path(folder))
         try:
-            if kind == "ready":
-                world.drive()
-            else:
-                world.lifecycle()
+            world.drive()
+            ready = world.end_state()
+            world.drive("/destroy", Phase.DELETED)
             assert not world.violations() and all(r.error is None for r in world.runs)
-            return world.end_state()
+            return {"ready": ready, "deleted": world.end_state()}
         finally:
             world.close()
 
 
 def reference(kind: str = "ready") -> EndState:
     """The end state of the same runs without any fault: ``ready`` (provisioned) or ``deleted`` (and destroyed)."""
-    return copy.deepcopy(_reference(kind))
+    return copy.deepcopy(_references()[kind])

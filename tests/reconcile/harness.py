@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,10 +113,13 @@ class World:
         )
 
     def checkpoint(self, folder: Path) -> Checkpoint:
-        """The world as a crash right now would leave it: both repositories, the controllers' state, the clock."""
+        """The world as a crash right now would leave it: both repositories, the controllers' state, the clock.
+
+        A repository is copied without its object store, which it borrows from this world's (``_copy_refs``): git
+        objects are immutable and only ever added, so every object the copied refs reach stays there."""
         assert self.cluster is not None
         for path in (self.platform_path, self.apps_path):
-            shutil.copytree(path, folder / path.name)
+            _copy_refs(path, folder / path.name)
         return Checkpoint(folder, copy.deepcopy(self.cluster._tracked), self.clock.now)
 
     def pull_requests(self, which: str) -> list[PullRequest]:
@@ -149,15 +153,39 @@ class Checkpoint:
     def restore(self, root: Path, catalogs: CatalogSet) -> World:
         world = World(root=root, catalogs=catalogs, clock=ManualClock(self.now))
         for path in (world.platform_path, world.apps_path):
-            shutil.copytree(self.folder / path.name, path)
+            _copy_refs(self.folder / path.name, path)
         platform, apps = world.forges()
         world.cluster = SimulatedCluster(platform, apps, catalogs, clock=world.clock)
         world.cluster._tracked = copy.deepcopy(self.tracked)
         return world
 
 
+@functools.cache
+def project_catalogs() -> CatalogSet:
+    """The project's catalogs, loaded once per process (a CatalogSet is frozen: every world may share it)."""
+    return load_catalogs(CATALOGS)
+
+
+def _copy_refs(repository: Path, copy_to: Path) -> None:
+    """A bare repository with ``repository``'s refs, config and HEAD whose objects are read from ``repository``'s
+    own (git alternates; ``git clone --shared`` does the same): no object is copied, new ones go to the copy, and
+    neither are git's sample hooks (never run)."""
+    objects = repository / "objects"
+
+    def not_copied(folder: str, names: list[str]) -> list[str]:
+        if Path(folder) == objects:
+            return [name for name in names if name != "info"]
+        return [name for name in names if name.endswith(".sample")]
+
+    shutil.copytree(repository, copy_to, ignore=not_copied)
+    alternates = copy_to / "objects" / "info" / "alternates"
+    alternates.parent.mkdir(parents=True, exist_ok=True)
+    borrowed = alternates.read_text(encoding="utf-8") if alternates.exists() else ""
+    alternates.write_text(f"{objects.resolve()}\n{borrowed}", encoding="utf-8")
+
+
 def make_world(root: Path, catalogs: CatalogSet | None = None) -> World:
-    world = World(root=root, catalogs=catalogs or load_catalogs(CATALOGS))
+    world = World(root=root, catalogs=catalogs or project_catalogs())
     platform = LocalForge.initialize(world.platform_path, {"README.md": "platform\n"})
     apps = LocalForge.initialize(world.apps_path, {"README.md": "apps\n"})
     world.cluster = SimulatedCluster(platform, apps, world.catalogs, clock=world.clock)

@@ -195,7 +195,7 @@ def lifecycle_state(world: World) -> tuple[object, ...]:
     )
 
 
-CRASH_SHARDS = 4
+CRASH_SHARDS = 7
 """The crash points are dealt round-robin over this many tests, so parallel workers share them."""
 
 
