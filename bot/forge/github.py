@@ -221,7 +221,7 @@ class GitHubForge:
         elif head.sha == target:
             return CommitResult(branch, target, base_tip.sha, changed=False)
         else:
-            self._call("PATCH", f"/git/refs/heads/{quote(branch)}", body={"sha": target, "force": True})
+            self._move_branch(branch, target)
         return CommitResult(branch, target, base_tip.sha, changed=True)
 
     def ensure_pull_request(
@@ -461,6 +461,15 @@ class GitHubForge:
             if now is None or now.sha != old:
                 raise BaseMovedError(branch, old, now.sha if now else None)
             raise ForgeRejectedError(f"GitHub refused to update {branch!r}: {_message(data_of=data)}")
+
+    def _move_branch(self, branch: str, sha: str) -> None:
+        """Point one of envbot's branches at ``sha``; one deleted meanwhile (another run merged and deleted it)
+        is created again."""
+        status, _ = self._call(
+            "PATCH", f"/git/refs/heads/{quote(branch)}", body={"sha": sha, "force": True}, allow=(422,)
+        )
+        if status == 422:
+            self._create_branch(branch, sha)
 
     def _create_branch(self, branch: str, sha: str) -> None:
         status, _ = self._call("POST", "/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha}, allow=(422,))
