@@ -55,12 +55,16 @@ class FakeClock:
 
 
 @contextmanager
-def github_fakes(source_repository: str) -> Iterator[tuple[FakeGitHub, FakeGitHub, FakeGitHub]]:
-    """Three stateful GitHub fakes (platform, apps, source), each on its own base URL, on one ``responses`` mock."""
+def github_fakes(
+    source_repository: str, clock: FakeClock | None = None
+) -> Iterator[tuple[FakeGitHub, FakeGitHub, FakeGitHub]]:
+    """Three stateful GitHub fakes (platform, apps, source), each on its own base URL, on one ``responses`` mock;
+    with ``clock``, GitHub's time is that clock's (commits and comments are stamped with it)."""
+    timed = {"clock": clock.now} if clock is not None else {}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        platform_fake = FakeGitHub(repository=PLATFORM_REPO, base_url=PLATFORM_URL).install(mock)
-        apps_fake = FakeGitHub(repository=APPS_REPO, base_url=APPS_URL).install(mock)
-        source_fake = FakeGitHub(repository=source_repository, base_url=SOURCE_URL).install(mock)
+        platform_fake = FakeGitHub(repository=PLATFORM_REPO, base_url=PLATFORM_URL, **timed).install(mock)
+        apps_fake = FakeGitHub(repository=APPS_REPO, base_url=APPS_URL, **timed).install(mock)
+        source_fake = FakeGitHub(repository=source_repository, base_url=SOURCE_URL, **timed).install(mock)
         yield platform_fake, apps_fake, source_fake
         for fake in (platform_fake, apps_fake, source_fake):
             if fake.violations:

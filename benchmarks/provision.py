@@ -134,8 +134,15 @@ def _extra_terraform(index: int) -> str:
     return f'locals {{\n  envbot_extra_{index:02d} = "extra file {index:02d}"\n}}\n'
 
 
+NO_CI = {"settle": "0s"}
+"""``merge`` of the measured runs: the fakes' GitOps repositories have no CI, so envbot is told not to wait for one."""
+
+
 def provision_requests(
-    catalogs_dir: Path = CATALOGS, *, later: Literal["wait", "schedule"] = "wait"
+    catalogs_dir: Path = CATALOGS,
+    *,
+    later: Literal["wait", "schedule"] = "wait",
+    merge: dict[str, Any] | None = NO_CI,
 ) -> ProvisionResult:
     """Provision the seed example from a ``/provision`` comment on pull request #42 of the payload's repository.
 
@@ -152,18 +159,18 @@ def provision_requests(
     branch = "feature-login"
     with tempfile.TemporaryDirectory(prefix="envbot-bench-provision-") as tmp:
         root = Path(tmp)
-        config = load_config(_write_config(root, source_repository, catalogs_dir))
+        config = load_config(_write_config(root, source_repository, catalogs_dir, merge))
         comment_path = root / "comment.json"
         comment_path.write_text(json.dumps(document), encoding="utf-8")
         schedule_path = root / "schedule.json"
         schedule = {"schedule": "*/5 * * * *", "repository": document["repository"]}
         schedule_path.write_text(json.dumps(schedule), encoding="utf-8")
-        with github_fakes(source_repository) as (platform_fake, apps_fake, source_fake):
+        clock = FakeClock()
+        with github_fakes(source_repository, clock) as (platform_fake, apps_fake, source_fake):
             for fake in (platform_fake, apps_fake, source_fake):
                 fake.seed({"README.md": f"{fake.repository}\n"})
             add_pull_request(source_fake, number, branch)
             source_fake.grant(commenter, "write")
-            clock = FakeClock()
             catalogs = load_catalogs(catalogs_dir)
             cluster = SimulatedCluster(forge_for(platform_fake), forge_for(apps_fake), catalogs, clock=clock.now)
             used: list[tuple[str, _RecordingForge]] = []
@@ -181,7 +188,7 @@ def provision_requests(
                 kind = WaitingReconciler if later == "wait" else Reconciler
                 reconciler = kind(
                     forges["platform"], forges["apps"], cluster, catalogs, settings=config.render,
-                    clock=clock.now, sleep=clock.sleep,
+                    merge_policy=config.merge_policy, clock=clock.now, sleep=clock.sleep,
                 )  # fmt: skip
                 environ = {"GITHUB_OUTPUT": str(root / "output"), "GITHUB_STEP_SUMMARY": str(root / "summary.md")}
                 handler = EventHandler(config, source, reconciler, logs.append, environ=environ)
@@ -227,7 +234,7 @@ def _recording(fake: Any) -> _RecordingForge:
     return forge
 
 
-def _write_config(root: Path, source_repository: str, catalogs_dir: Path) -> Path:
+def _write_config(root: Path, source_repository: str, catalogs_dir: Path, merge: dict[str, Any] | None) -> Path:
     (root / "envs").mkdir()
     shutil.copy(EXAMPLE, root / "envs" / "feature.yaml")
     config = {
@@ -237,6 +244,8 @@ def _write_config(root: Path, source_repository: str, catalogs_dir: Path) -> Pat
         "cluster": {"type": "simulated"},
         "events": {"repository": source_repository, "defaultTemplate": "envs/feature.yaml"},
     }
+    if merge is not None:
+        config["merge"] = merge
     path = root / "envbot.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -248,4 +257,5 @@ def run() -> dict[str, ProvisionResult]:
     with tempfile.TemporaryDirectory(prefix="envbot-bench-catalogs-") as tmp:
         results["60 files"] = provision_requests(catalogs_with_files(Path(tmp)))
     results["seed, scheduled sweeps"] = provision_requests(later="schedule")
+    results["seed, default 2m settle"] = provision_requests(merge=None)
     return results

@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     console.log("sweep: done")
 
     seed, sixty, scheduled = provisioned["seed"], provisioned["60 files"], provisioned["seed, scheduled sweeps"]
+    settled = provisioned["seed, default 2m settle"]
     peak = swept[1000]["warm"].peak_mb if 1000 in swept else None
     figures: dict[str, Any] = {
         "github_requests_provision": seed.requests,
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     by_forge = ", ".join(f"{k} {v}" for k, v in seed.by_forge.items())
     table.add_row(
         "github_requests_provision", str(seed.requests), "≤ 25", mark(seed.requests <= 25),
-        f"/provision comment → Ready in one waiting run ({by_forge}); comment: {seed.comment}, status: {seed.status}",
+        f"/provision comment → Ready in one waiting run, merge.settle 0s (no CI) ({by_forge}); comment: "
+        f"{seed.comment}, status: {seed.status}",
     )  # fmt: skip
     table.add_row(
         "github_requests_provision_60_files", str(sixty.requests), f"= {seed.requests}",
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         "  (for information)", str(scheduled.requests), "", "",
         f"the same driven by {scheduled.events - 1} later schedule events instead of waiting; "
         f"comment left at: {scheduled.comment}, status: {scheduled.status}",
+    )  # fmt: skip
+    table.add_row(
+        "  (for information)", str(settled.requests), "", "",
+        f"the same waiting run with the default merge.settle of 2m (the fakes have no CI): each PR waits its "
+        f"settle time in one sleep, then is weighed again; {settled.simulated_seconds:.0f} s on the fake clock",
     )  # fmt: skip
     for n in sizes:
         warm, cold = swept[n]["warm"], swept[n]["cold"]

@@ -397,7 +397,8 @@ def _print_passes(reconciler: Reconciler, config: Config, name: str, request: An
             poll_interval=config.timeouts.poll_interval.total_seconds(),
             on_pass=timeline,
         )
-    console.print(status_table([status_row(final.decision, final.history)], timebase.clock()))
+    row = status_row(final.decision, final.history)
+    console.print(status_table([row], timebase.clock()))
     decision = final.decision
     if decision.failure:
         raise UserError(f"environment {name} is Failed: {decision.failure}")
@@ -405,6 +406,7 @@ def _print_passes(reconciler: Reconciler, config: Config, name: str, request: An
         raise WaitTimeoutError(
             f"environment {name}: still {decision.phase.value} after waiting {format_duration(config.timeouts.wait)} "
             f"(timeouts.wait); waiting on {decision.waiting_on}"
+            + "".join(f"; {line.text}" for line in row.pull_requests if line.blockers)
         )
 
 
@@ -489,7 +491,7 @@ def status(name: str | None, config_file: Path, as_json: bool) -> None:
     _, reconciler = _reconciler(config_file, writes=False)
     if name:
         existing(reconciler, name)
-    rows = [status_row(d) for d in reconciler.decisions([name] if name else None)]
+    rows = [status_row(d, reconciler.review_open(d)) for d in reconciler.decisions([name] if name else None)]
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:

@@ -12,6 +12,7 @@ from bot import yamldoc
 from bot.environment.spec import parse_ttl
 from bot.errors import UserError
 from bot.events.intents import EventsConfig, parse_events_config
+from bot.reconcile.gate import DEFAULT_SETTLE, MergePolicy, NativeMerge
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
 
 DEFAULT_CONFIG_FILE = "envbot.yaml"
@@ -75,6 +76,7 @@ class Config:
     render: RenderSettings = field(default_factory=RenderSettings)
     timeouts: Timeouts = field(default_factory=Timeouts)
     merge_method: str = "merge"
+    merge_policy: MergePolicy = field(default_factory=MergePolicy)
     events: EventsConfig = field(default_factory=EventsConfig)
     base_dir: str = "."
 
@@ -101,7 +103,7 @@ _SCHEMA: dict[str, Any] = {
         "argocdNamespace": str,
     },
     "timeouts": {"failureGrace": str, "stuckDeletingAfter": str, "wait": str, "pollInterval": str},
-    "merge": {"method": str},
+    "merge": {"method": str, "requiredChecks": list, "settle": str, "native": str},
     "events": dict,
 }
 
@@ -131,6 +133,23 @@ def _duration(text: str | None, default: dt.timedelta, where: str, problems: lis
         problems.append(f"{where}: {text!r} is not a duration such as 30s, 10m or 2h")
         return default
     return dt.timedelta(seconds=seconds)
+
+
+def _merge_policy(merge: dict[str, Any], source: str, problems: list[str]) -> MergePolicy:
+    """``merge.requiredChecks``, ``merge.settle`` and ``merge.native``: how the merge gate weighs a pull request."""
+    required = merge.get("requiredChecks", [])
+    if not all(isinstance(name, str) and name.strip() for name in required):
+        problems.append(f"{source}: merge.requiredChecks: must be a list of check names")
+        required = []
+    try:
+        native = NativeMerge(merge.get("native", NativeMerge.AUTO.value))
+    except ValueError:
+        problems.append(f"{source}: merge.native: must be auto, always or never")
+        native = NativeMerge.AUTO
+    settle = _duration(merge.get("settle"), DEFAULT_SETTLE, f"{source}: merge.settle", problems)
+    return MergePolicy(
+        required_checks=tuple(dict.fromkeys(name.strip() for name in required)), settle=settle, native=native
+    )
 
 
 def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
@@ -177,9 +196,11 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
             timeouts.get("pollInterval"), defaults.poll_interval, f"{source}: timeouts.pollInterval", problems
         ),
     )
-    merge_method = (document.get("merge") or {}).get("method", "merge")
+    merge = document.get("merge") or {}
+    merge_method = merge.get("method", "merge")
     if merge_method not in ("merge", "squash"):
         problems.append(f"{source}: merge.method: must be merge or squash")
+    merge_policy = _merge_policy(merge, source, problems)
     events = EventsConfig()
     try:
         events = parse_events_config(document.get("events") or {}, source)
@@ -214,6 +235,7 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
         render=settings,
         timeouts=parsed_timeouts,
         merge_method=merge_method,
+        merge_policy=merge_policy,
         events=events,
         base_dir=base_dir,
     )

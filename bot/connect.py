@@ -125,6 +125,7 @@ def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK, *, preflig
         platform_base=config.platform.base_branch,
         apps_base=config.apps.base_branch,
         merge_method=merge_method,
+        merge_policy=config.merge_policy,
         application_namespace=config.cluster.argocd_namespace,
         clock=timebase.clock,
         sleep=timebase.sleep,

@@ -11,7 +11,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,17 +23,24 @@ from bot.errors import EnvbotError
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
     CLOSED_MARKER,
+    AutoMergeOutcome,
+    AutoMergeResult,
+    BranchRules,
+    CheckRun,
     CombinedStatus,
     Comment,
     CommitResult,
     CommitStatus,
     FileChange,
+    MergeFacts,
     MergeMethod,
     MergeOutcome,
     MergeResult,
     Permission,
     PullRequest,
     PullRequestState,
+    RepositorySettings,
+    RequiredCheck,
     StatusState,
     check_deletable_branch,
     check_path,
@@ -51,6 +58,20 @@ DEFAULT_BASE_URL = "https://api.github.com"
 _PAGE = 100
 _MAX_PAGES = 50
 _OBJECT_ID = re.compile(r"\A[0-9a-f]{40}\Z")
+_ENABLE_AUTO_MERGE = """
+mutation EnableAutoMerge($id: ID!, $head: GitObjectID!, $method: PullRequestMergeMethod!) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $head, mergeMethod: $method}) {
+    pullRequest { number autoMergeRequest { enabledAt } }
+  }
+}
+"""
+_DISABLE_AUTO_MERGE = """
+mutation DisableAutoMerge($id: ID!) {
+  disablePullRequestAutoMerge(input: {pullRequestId: $id}) {
+    pullRequest { number autoMergeRequest { enabledAt } }
+  }
+}
+"""
 
 
 class _CountingToken(Auth.Token):
@@ -70,6 +91,9 @@ class _Branch:
     sha: str
     tree: str
     parents: tuple[str, ...]
+    committed_at: dt.datetime | None = None
+    protection: BranchRules = field(default_factory=BranchRules)
+    """What classic branch protection of this branch requires, from the branch's own answer (read access)."""
 
 
 class GitHubForge:
@@ -127,6 +151,13 @@ class GitHubForge:
         self._blobs: dict[str, str] = {}
         self._blob_cache = blob_cache
         self._comment_author = comment_author
+        # What the merge gate reads that does not change within a run: each base branch's rules, the repository's
+        # settings, when each commit was made (known from the answers that create or list it), and node IDs.
+        self._rules: dict[str, BranchRules] = {}
+        self._protection: dict[str, BranchRules] = {}
+        self._settings: RepositorySettings | None = None
+        self._commit_times: dict[str, dt.datetime] = {}
+        self._node_ids: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"GitHubForge({self.repository!r}, base_url={self.base_url!r})"
@@ -211,6 +242,7 @@ class GitHubForge:
                 "POST", "/git/commits", body={"message": message, "tree": tree, "parents": [base_tip.sha]}
             )
             target = commit["sha"]
+            self._remember_commit_time(target, commit.get("committer"))
 
         if branch == base:
             if target == base_tip.sha:
@@ -252,19 +284,75 @@ class GitHubForge:
         return _pull(self._get_pull(number), with_mergeable=True)
 
     def commit_status(self, ref: str) -> CombinedStatus:
-        status, data = self._call("GET", f"/commits/{quote(ref)}/status", params={"per_page": _PAGE}, allow=(404,))
-        if status == 404:
-            raise ForgeNotFoundError(f"no commit {ref!r} in {self.repository}")
-        statuses = tuple(
-            sorted(
-                (
-                    CommitStatus(s["context"], s["state"], s.get("description") or "", s.get("target_url"))
-                    for s in data.get("statuses") or ()
-                ),
-                key=lambda s: s.context,
+        """1 request, plus one per further 100 contexts."""
+        found: list[dict[str, Any]] = []
+        data: dict[str, Any] = {}
+        for page in range(1, _MAX_PAGES + 1):
+            status, data = self._call(
+                "GET", f"/commits/{quote(ref)}/status", params={"per_page": _PAGE, "page": page}, allow=(404,)
             )
+            if status == 404:
+                raise ForgeNotFoundError(f"no commit {ref!r} in {self.repository}")
+            batch = data.get("statuses") or []
+            found.extend(batch)
+            if len(batch) < _PAGE or len(found) >= int(data.get("total_count") or 0):
+                break
+        statuses = {
+            s["context"]: CommitStatus(s["context"], s["state"], s.get("description") or "", s.get("target_url"))
+            for s in found
+        }
+        ordered = tuple(statuses[context] for context in sorted(statuses))
+        return CombinedStatus(sha=data["sha"], state=data["state"], statuses=ordered)
+
+    # -- the merge gate ----------------------------------------------------------------------------------------
+
+    def merge_facts(self, number: int) -> MergeFacts:
+        """4 requests (the pull request, its head's statuses and check runs, the base's rules), one more per further
+        page; the base's rules and protection are read once per forge object (protection comes with the base's
+        branch answer that ``push_commit`` reads anyway), and the head's commit time is known from the push."""
+        pull = _pull(self._get_pull(number), with_mergeable=True)
+        statuses = self.commit_status(pull.head_sha).statuses if pull.state == "open" else ()
+        runs = self._check_runs(pull.head_sha) if pull.state == "open" else ()
+        return MergeFacts(
+            pull_request=pull,
+            statuses=statuses,
+            check_runs=runs,
+            rules=self._branch_rules(pull.base) if pull.state == "open" else BranchRules(),
+            head_committed_at=self._commit_time(pull.head_sha) if pull.state == "open" else None,
+            checks_supported=True,
         )
-        return CombinedStatus(sha=data["sha"], state=data["state"], statuses=statuses)
+
+    def repository_settings(self) -> RepositorySettings:
+        """1 request, once per forge object."""
+        if self._settings is None:
+            _, data = self._call("GET", "")
+            self._settings = RepositorySettings(allow_auto_merge=bool(data.get("allow_auto_merge")))
+        return self._settings
+
+    def enable_auto_merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> AutoMergeResult:
+        """1 GraphQL request (``enablePullRequestAutoMerge`` with the expected head), plus the pull request's read
+        when no earlier answer gave its node ID."""
+        node = self._node_id(number)
+        variables = {"id": node, "head": expected_head_sha, "method": method.upper()}
+        refusal = self._graphql(_ENABLE_AUTO_MERGE, variables, f"enable auto-merge on #{number}")
+        if refusal is None:
+            return AutoMergeResult(AutoMergeOutcome.ENABLED)
+        pull = self._get_pull(number)
+        if pull.get("merged") or pull.get("merged_at"):
+            return AutoMergeResult(AutoMergeOutcome.MERGED, "merged already")
+        if pull.get("auto_merge") and pull["head"]["sha"] == expected_head_sha:
+            return AutoMergeResult(AutoMergeOutcome.ENABLED, "enabled already")
+        return AutoMergeResult(AutoMergeOutcome.REFUSED, refusal)
+
+    def disable_auto_merge(self, number: int) -> AutoMergeResult:
+        """1 GraphQL request (``disablePullRequestAutoMerge``), plus the pull request's read without a node ID or
+        when GitHub refuses (auto-merge not on is no refusal: it is off, as asked)."""
+        refusal = self._graphql(_DISABLE_AUTO_MERGE, {"id": self._node_id(number)}, f"disable auto-merge on #{number}")
+        if refusal is None:
+            return AutoMergeResult(AutoMergeOutcome.DISABLED, "auto-merge disabled")
+        if not self._get_pull(number).get("auto_merge"):
+            return AutoMergeResult(AutoMergeOutcome.DISABLED, "auto-merge is not on")
+        return AutoMergeResult(AutoMergeOutcome.REFUSED, refusal)
 
     def set_status(
         self,
@@ -369,6 +457,115 @@ class GitHubForge:
 
     # -- helpers -----------------------------------------------------------------------------------------------
 
+    def _check_runs(self, sha: str) -> tuple[CheckRun, ...]:
+        """The latest check run of each check on commit ``sha``: 1 request, plus one per further 100 runs."""
+        found: list[dict[str, Any]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            _, data = self._call(
+                "GET",
+                f"/commits/{quote(sha)}/check-runs",
+                params={"filter": "latest", "per_page": _PAGE, "page": page},
+            )
+            batch = data.get("check_runs") or []
+            found.extend(batch)
+            if len(batch) < _PAGE or len(found) >= int(data.get("total_count") or 0):
+                break
+        return tuple(
+            CheckRun(
+                name=run["name"],
+                status=run.get("status") or "queued",
+                conclusion=run.get("conclusion"),
+                url=run.get("html_url") or run.get("details_url") or "",
+                run_id=int(run["id"]),
+                app_id=(run.get("app") or {}).get("id"),
+                app=(run.get("app") or {}).get("slug") or "",
+            )
+            for run in found
+        )
+
+    def _branch_rules(self, base: str) -> BranchRules:
+        """What GitHub requires of a merge into ``base``: its rulesets (1 request a page, read access suffices) and
+        its classic branch protection (from the branch's own answer), read once per forge object."""
+        if base in self._rules:
+            return self._rules[base]
+        required: list[RequiredCheck] = []
+        strict, reviews, unread = False, 0, []
+        for page in range(1, _MAX_PAGES + 1):
+            status, batch = self._call(
+                "GET", f"/rules/branches/{quote(base)}", params={"per_page": _PAGE, "page": page}, allow=(403, 404)
+            )
+            if status != 200:
+                unread.append(f"the rulesets of {base} could not be read ({status})")
+                break
+            for rule in batch:
+                parameters = rule.get("parameters") or {}
+                source = f"ruleset {rule.get('ruleset_id', '?')} of {rule.get('ruleset_source') or self.repository}"
+                if rule.get("type") == "required_status_checks":
+                    strict = strict or bool(parameters.get("strict_required_status_checks_policy"))
+                    required += [
+                        RequiredCheck(check["context"], source, check.get("integration_id"))
+                        for check in parameters.get("required_status_checks") or ()
+                    ]
+                elif rule.get("type") == "pull_request":
+                    reviews = max(reviews, int(parameters.get("required_approving_review_count") or 0))
+            if len(batch) < _PAGE:
+                break
+        protection = self._protection.get(base)
+        if protection is None:
+            branch = self._branch(base)
+            protection = branch.protection if branch is not None else BranchRules()
+        rules = BranchRules(
+            required_checks=(*required, *protection.required_checks),
+            strict=strict or protection.strict,
+            required_reviews=max(reviews, protection.required_reviews),
+            unread=(*unread, *protection.unread),
+        )
+        self._rules[base] = rules
+        return rules
+
+    def _commit_time(self, sha: str) -> dt.datetime | None:
+        """When commit ``sha`` was made: known from the answer that made or listed it, else 1 request."""
+        if sha not in self._commit_times:
+            status, data = self._call("GET", f"/git/commits/{quote(sha)}", allow=(404,))
+            if status == 200:
+                self._remember_commit_time(sha, data.get("committer"))
+        return self._commit_times.get(sha)
+
+    def _remember_commit_time(self, sha: str, person: Any) -> None:
+        when = created_at({"created_at": person.get("date")}) if isinstance(person, dict) else None
+        if when is not None:
+            self._commit_times[sha] = when
+
+    def _node_id(self, number: int) -> str:
+        if number not in self._node_ids:
+            self._get_pull(number)
+        node = self._node_ids.get(number)
+        if not node:
+            raise ForgeRejectedError(f"GitHub gave no node ID for pull request #{number} of {self.repository}")
+        return node
+
+    def _graphql(self, document: str, variables: dict[str, Any], what: str) -> str | None:
+        """One GraphQL mutation: None when it went through, else GitHub's reason (its errors' messages)."""
+        self._listings.clear()
+        failure: EnvbotError
+        try:
+            self._gh.requester.graphql_query(document, variables)
+            return None
+        except GithubException as exc:
+            if exc.status in (400, 404, 422) and isinstance(exc.data, dict) and exc.data.get("errors"):
+                messages = [
+                    str(e.get("message") or e.get("type") or "") for e in exc.data["errors"] if isinstance(e, dict)
+                ]
+                return self._redact("; ".join(m for m in messages if m) or f"GitHub refused to {what}")
+            failure = self._error("POST", "/graphql", exc)
+        except RetryBudgetExceededError as exc:
+            failure = RetryBudgetExceededError(
+                self._redact(f"GitHub GraphQL ({what}): {str(exc).removeprefix('GitHub ')}")
+            )
+        except requests.RequestException as exc:
+            failure = ForgeUnavailableError(self._redact(f"GitHub GraphQL ({what}) failed: {_transport_problem(exc)}"))
+        raise failure
+
     def _blob(self, sha: str, path: str) -> str:
         """A blob's text by SHA: from memory, then the disk cache, then one request."""
         if sha in self._blobs:
@@ -440,11 +637,16 @@ class GitHubForge:
         if status == 404:
             return None
         commit = data["commit"]
-        return _Branch(
+        self._remember_commit_time(commit["sha"], commit["commit"].get("committer"))
+        branch = _Branch(
             sha=commit["sha"],
             tree=commit["commit"]["tree"]["sha"],
             parents=tuple(p["sha"] for p in commit.get("parents") or ()),
+            committed_at=self._commit_times.get(commit["sha"]),
+            protection=_protection(name, data),
         )
+        self._protection[name] = branch.protection
+        return branch
 
     def _blob_paths(self, tree: str) -> frozenset[str]:
         _, data = self._call("GET", f"/git/trees/{tree}", params={"recursive": "1"})
@@ -525,6 +727,8 @@ class GitHubForge:
         if status == 404:
             raise ForgeNotFoundError(f"no pull request #{number} in {self.repository}")
         result: dict[str, Any] = data
+        if result.get("node_id"):
+            self._node_ids[number] = result["node_id"]
         return result
 
     def _post_unless_recent(self, number: int, marker: str, text: str, since: dt.datetime) -> Comment:
@@ -687,6 +891,29 @@ def _pull(data: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
         head_repository=(data["head"].get("repo") or {}).get("full_name"),
         head_label=data["head"].get("label"),
         head_repository_deleted="repo" in data["head"] and data["head"]["repo"] is None,
+        mergeable_state=(data.get("mergeable_state") or None) if with_mergeable and state == "open" else None,
+        auto_merge=bool(data.get("auto_merge")) and state == "open",
+        node_id=data.get("node_id") or "",
+        draft=bool(data.get("draft")),
+    )
+
+
+def _protection(name: str, branch: dict[str, Any]) -> BranchRules:
+    """What classic branch protection requires, from a branch's answer: its required checks (``checks`` carries
+    the app of each; ``contexts`` is the older list of names), whether the head must be up to date, reviews."""
+    if not branch.get("protected"):
+        return BranchRules()
+    protection = branch.get("protection") or {}
+    checks = protection.get("required_status_checks") or {}
+    source = f"branch protection of {name}"
+    required = [RequiredCheck(c["context"], source, c.get("app_id")) for c in checks.get("checks") or ()]
+    named = {check.context for check in required}
+    required += [RequiredCheck(context, source) for context in checks.get("contexts") or () if context not in named]
+    return BranchRules(
+        required_checks=tuple(required),
+        strict=bool(checks.get("strict")),
+        required_reviews=int(branch.get("required_approving_review_count") or 0),
+        unread=(f"the review rules of {source} are shown to admins only",),
     )
 
 

@@ -20,17 +20,21 @@ from bot.clock import Clock, utc_now
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
     CLOSED_MARKER,
+    AutoMergeOutcome,
+    AutoMergeResult,
     CombinedStatus,
     Comment,
     CommitResult,
     CommitStatus,
     FileChange,
+    MergeFacts,
     MergeMethod,
     MergeOutcome,
     MergeResult,
     Permission,
     PullRequest,
     PullRequestState,
+    RepositorySettings,
     StatusState,
     check_deletable_branch,
     check_path,
@@ -53,6 +57,8 @@ _IMMUTABLE_ENTRIES = 4096
 _DIRECT_REFS = ("refs/heads/", "refs/envbot/")
 """Refs that always name a commit, so their files can be read without asking git to peel them."""
 T = TypeVar("T")
+NO_AUTO_MERGE = "auto-merge needs GitHub; a local repository has none"
+AUTO_MERGE_OFF = "auto-merge is not on"
 
 
 @dataclass
@@ -107,6 +113,9 @@ class LocalForge:
 
     For a URL, objects are built in a private bare mirror (``cache_dir``, a temporary folder by default) that
     is fetched before every call. ``clock`` stamps each comment with the time it is posted.
+
+    Plain git has no CI, no branch rules and no auto-merge: ``merge_facts`` reports the statuses set through
+    ``set_status`` and git's own mergeability, with ``checks_supported`` False, and auto-merge is always refused.
     """
 
     def __init__(
@@ -383,6 +392,44 @@ class LocalForge:
             return MergeResult(MergeOutcome.MERGED, sha=merged, message="merged")
         raise ForgeUnavailableError(f"could not merge #{number}: too many concurrent writers")
 
+    # -- the merge gate: git on disk has no CI, no branch rules and no auto-merge --------------------------------
+
+    def merge_facts(self, number: int) -> MergeFacts:
+        """The pull request as ``get_pull_request`` gives it (``mergeable_state`` ``dirty`` on a conflict, else
+        ``clean``), the statuses set on its head through ``set_status``, no check runs and no rules; the head
+        commit's committer time in UTC. ``checks_supported`` is False: nothing but envbot ever reports here."""
+        self._sync()
+        state = self._state()
+        pull_request = self._pull_request(self._record(state, number), with_mergeable=True)
+        head = pull_request.head_sha
+        statuses = tuple(sorted(self._latest_statuses(state, head).values(), key=lambda s: s.context))
+        return MergeFacts(
+            pull_request, statuses=statuses, head_committed_at=self._committed_at(head), checks_supported=False
+        )
+
+    def repository_settings(self) -> RepositorySettings:
+        """A local repository has no auto-merge to allow."""
+        return RepositorySettings(allow_auto_merge=False)
+
+    def enable_auto_merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> AutoMergeResult:
+        """``MERGED`` when the pull request is merged already; ``REFUSED`` otherwise: auto-merge needs GitHub."""
+        if method not in ("merge", "squash"):
+            raise ValueError(f"unknown merge method {method!r}")
+        self._sync()
+        record = self._record(self._state(), number)
+        if record["state"] == "merged":
+            return AutoMergeResult(AutoMergeOutcome.MERGED, "already merged")
+        if record["state"] != "open":
+            return AutoMergeResult(AutoMergeOutcome.REFUSED, "pull request is closed")
+        return AutoMergeResult(AutoMergeOutcome.REFUSED, NO_AUTO_MERGE)
+
+    def disable_auto_merge(self, number: int) -> AutoMergeResult:
+        """Always ``DISABLED`` "auto-merge is not on", with nothing written: it never is on a local repository
+        (``ForgeNotFoundError`` when there is no such pull request)."""
+        self._sync()
+        self._record(self._state(), number)
+        return AutoMergeResult(AutoMergeOutcome.DISABLED, AUTO_MERGE_OFF)
+
     def history(self, branch: str, limit: int = 50) -> tuple[tuple[str, dt.datetime, str], ...]:
         """First-parent history of ``branch``, newest first: (short SHA, commit time, title) for people to read.
 
@@ -542,10 +589,11 @@ class LocalForge:
     def _pull_request(self, record: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
         state: PullRequestState = record["state"]
         head_sha = self._head_sha(record)
-        mergeable = None
+        mergeable, mergeable_state = None, None
         if with_mergeable and state == "open":
             base_sha = self._branch(record["base"])
             mergeable = base_sha is not None and self._merge_tree(base_sha, head_sha) is not None
+            mergeable_state = "clean" if mergeable else "dirty"
         return PullRequest(
             number=record["number"],
             title=record["title"],
@@ -556,6 +604,7 @@ class LocalForge:
             state=state,
             labels=tuple(record["labels"]),
             mergeable=mergeable,
+            mergeable_state=mergeable_state,
         )
 
     def _latest_statuses(self, state: _State, sha: str) -> dict[str, CommitStatus]:
@@ -677,6 +726,17 @@ class LocalForge:
 
     def _parents(self, commit: str) -> list[str]:
         return list(self._remember(("parents", commit), lambda: tuple(self._git("rev-parse", f"{commit}^@").split())))
+
+    def _committed_at(self, commit: str) -> dt.datetime | None:
+        """The committer time of ``commit`` in UTC; None when the commit is not in the repository."""
+        key = ("committed", commit)
+        if key in self._immutable:
+            return cast(dt.datetime, self._immutable[key])
+        status, out, _ = self._run("show", "-s", "--format=%ct", commit, "--")
+        if status != 0 or not out.strip():
+            return None  # not remembered: a later fetch may bring the commit
+        when = dt.datetime.fromtimestamp(int(out.strip()), dt.UTC)
+        return self._remember(key, lambda: when)
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
         return self._run("merge-base", "--is-ancestor", older, newer)[0] == 0

@@ -103,6 +103,15 @@ class PullRequest:
     """GitHub's ``owner:branch`` label of the head; once a fork is deleted, the only trace of whose it was."""
     head_repository_deleted: bool = False
     """True when GitHub reports the head repository as null: the pull request's fork was deleted."""
+    mergeable_state: str | None = None
+    """GitHub's ``mergeable_state`` (``clean``, ``blocked``, ``behind``, ``dirty``, ``unstable``, ``draft``,
+    ``has_hooks``, ``unknown``) as ``get_pull_request`` reads it; None when not read or not open."""
+    auto_merge: bool = False
+    """True when GitHub's auto-merge is enabled on the pull request (GitHub merges it once its rules pass)."""
+    node_id: str = ""
+    """GitHub's GraphQL ID of the pull request (what ``enablePullRequestAutoMerge`` takes); empty elsewhere."""
+    draft: bool = False
+    """True for a draft pull request, which GitHub does not merge until it is marked ready."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,104 @@ class CombinedStatus:
     def get(self, context: str) -> CommitStatus | None:
         """The status of one context, or ``None`` when it never reported."""
         return next((s for s in self.statuses if s.context == context), None)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check run on a commit (GitHub Actions reports its jobs as check runs, not as statuses).
+
+    ``conclusion`` is set once ``status`` is ``completed``: success, neutral, skipped, failure, cancelled, timed_out,
+    action_required, stale (or one GitHub adds later). ``run_id`` grows with each run: a re-run of a check is a new
+    run with the same ``name`` and a larger ``run_id``.
+    """
+
+    name: str
+    status: str
+    """queued, in_progress, completed; GitHub Actions also uses waiting, requested and pending."""
+    conclusion: str | None = None
+    url: str = ""
+    run_id: int = 0
+    app_id: int | None = None
+    app: str = ""
+    """The slug of the app that reported it (``github-actions``)."""
+
+
+@dataclass(frozen=True)
+class RequiredCheck:
+    """A check the base branch requires before a merge, and who requires it (``source``, for people to read).
+
+    ``app_id`` (when the rule names one) is the app whose check run counts; a commit status of that name counts too.
+    """
+
+    context: str
+    source: str
+    app_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BranchRules:
+    """What the base branch of a pull request requires, as far as the token may read it.
+
+    ``required_checks`` come from rulesets and classic branch protection; ``strict`` means the head must be up to
+    date with the base; ``required_reviews`` is the number of approving reviews a rule asks for. ``unread`` says
+    what could not be read, and why, so that a merge GitHub refuses for a rule envbot could not see is explained.
+    """
+
+    required_checks: tuple[RequiredCheck, ...] = ()
+    strict: bool = False
+    required_reviews: int = 0
+    unread: tuple[str, ...] = ()
+
+    @property
+    def requires_anything(self) -> bool:
+        """True when GitHub itself holds the merge back for something (a check or a review): auto-merge then waits."""
+        return bool(self.required_checks) or self.required_reviews > 0
+
+
+@dataclass(frozen=True)
+class MergeFacts:
+    """Everything the merge gate weighs for one pull request, read together (``Forge.merge_facts``).
+
+    ``statuses`` are every context's latest commit status on the head (all pages), ``check_runs`` every check run
+    GitHub lists as latest on the head (all pages). ``head_committed_at`` is when the head commit was made (the
+    settle time counts from it); ``checks_supported`` is False on a forge with no CI at all (git on disk), where
+    nothing can ever report and there is nothing to settle.
+    """
+
+    pull_request: PullRequest
+    statuses: tuple[CommitStatus, ...] = ()
+    check_runs: tuple[CheckRun, ...] = ()
+    rules: BranchRules = BranchRules()
+    head_committed_at: dt.datetime | None = None
+    checks_supported: bool = True
+
+
+class AutoMergeOutcome(enum.Enum):
+    """How ``Forge.enable_auto_merge`` ended."""
+
+    ENABLED = "enabled"
+    """Auto-merge is on (now, or already before this call): GitHub merges once its rules pass."""
+    MERGED = "merged"
+    """The pull request is merged already."""
+    DISABLED = "disabled"
+    """Auto-merge is off (now, or it was never on): the answer of ``Forge.disable_auto_merge``."""
+    REFUSED = "refused"
+    """GitHub refused (auto-merge off for the repository, nothing to wait for, head moved): see ``message``."""
+
+
+@dataclass(frozen=True)
+class AutoMergeResult:
+    """The result of ``Forge.enable_auto_merge`` or ``Forge.disable_auto_merge``; ``message`` says why, in words."""
+
+    outcome: AutoMergeOutcome
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RepositorySettings:
+    """The repository settings the merge gate needs: whether GitHub's auto-merge may be used at all."""
+
+    allow_auto_merge: bool = False
 
 
 @dataclass(frozen=True)

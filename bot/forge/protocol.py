@@ -7,16 +7,19 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from bot.forge.model import (
+    AutoMergeResult,
     CombinedStatus,
     Comment,
     CommitResult,
     CommitStatus,
     FileChange,
+    MergeFacts,
     MergeMethod,
     MergeResult,
     Permission,
     PullRequest,
     PullRequestState,
+    RepositorySettings,
     StatusState,
 )
 
@@ -114,6 +117,35 @@ class Forge(Protocol):
         Returns ``MERGED`` (also when it was merged already), ``NOT_MERGEABLE`` (conflicts, closed, or refused
         by branch protection) or ``HEAD_MOVED`` (re-check the new head before merging).
         """
+        ...
+
+    # -- the merge gate ---------------------------------------------------------------------------------------
+
+    def merge_facts(self, number: int) -> MergeFacts:
+        """What the forge reports for pull request ``number`` as it is now, for the merge gate to weigh.
+
+        The pull request (``mergeable``, ``mergeable_state``, auto-merge), every status and every latest check run
+        on its head (all pages), what its base branch requires (rulesets and classic branch protection, as far as
+        the token may read them; what could not be read is named in ``rules.unread``) and when the head commit was
+        made. ``ForgeNotFoundError`` when there is no such pull request.
+        """
+        ...
+
+    def repository_settings(self) -> RepositorySettings:
+        """The repository's settings the gate needs (whether auto-merge is allowed); read once per forge object."""
+        ...
+
+    def enable_auto_merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> AutoMergeResult:
+        """Turn on the forge's own auto-merge for pull request ``number`` while its head is ``expected_head_sha``.
+
+        ``ENABLED`` also when it was on already (nothing is written then), ``MERGED`` when it is merged, ``REFUSED``
+        with the forge's reason otherwise (auto-merge not allowed, nothing left to wait for, head moved, closed).
+        """
+        ...
+
+    def disable_auto_merge(self, number: int) -> AutoMergeResult:
+        """Turn the forge's auto-merge off for pull request ``number``: ``DISABLED`` (nothing written when it was off
+        already), ``REFUSED`` with the forge's reason. ``ForgeNotFoundError`` when there is no such pull request."""
         ...
 
     def permission(self, user: str) -> Permission:

@@ -21,8 +21,9 @@ from bot.errors import EnvironmentSpecError, UserError
 from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import MergeMethod
 from bot.forge.protocol import Forge
-from bot.reconcile.act import Outcome, Progress, carry_out, withdraw
+from bot.reconcile.act import Outcome, Progress, carry_out, review, withdraw
 from bot.reconcile.decide import decide, deletion_proposal, retry_proposal
+from bot.reconcile.gate import MergePolicy
 from bot.reconcile.model import (
     Decision,
     Observation,
@@ -68,7 +69,15 @@ class RepoView:
 
 
 _STILL_OPEN = frozenset(
-    {Progress.OPEN, Progress.CHECKS_PENDING, Progress.CHECKS_FAILED, Progress.NOT_MERGEABLE, Progress.SUPERSEDED}
+    {
+        Progress.OPEN,
+        Progress.CHECKS_PENDING,
+        Progress.CHECKS_FAILED,
+        Progress.WAITING,
+        Progress.AUTO_MERGE,
+        Progress.NOT_MERGEABLE,
+        Progress.SUPERSEDED,
+    }
 )
 
 
@@ -84,6 +93,26 @@ def _open_after(
         if pull_request is not None and outcome.progress in _STILL_OPEN and pull_request.state == "open":
             opened.append(OpenRequest(proposal.repo, proposal.step, pull_request.number, proposal.branch))
     return (*(r for r in before if (r.repo, r.branch) not in gone), *opened)
+
+
+def _settle_end(current: Pass) -> dt.datetime | None:
+    """When every pull request of the round waits only on its settle time: when the first settle time ends (no
+    round before it can merge anything); else None."""
+    ends = [o.settled_at for o in current.outcomes]
+    if not ends or any(end is None for end in ends):
+        return None
+    return min(end for end in ends if end is not None)
+
+
+def _pause(current: Pass, poll_interval: float, now: dt.datetime, deadline: dt.datetime | None) -> float:
+    """Seconds to wait before the next round: the poll interval, or until the round's settle time ends (never past
+    the deadline)."""
+    wake = _settle_end(current)
+    if wake is None:
+        return poll_interval
+    if deadline is not None:
+        wake = min(wake, deadline)
+    return max(poll_interval, (wake - now).total_seconds())
 
 
 def _open_requests(repo: Repo, forge: Forge, base: str) -> list[OpenRequest]:
@@ -128,6 +157,7 @@ class Reconciler:
     platform_base: str = "main"
     apps_base: str = "main"
     merge_method: MergeMethod = "merge"
+    merge_policy: MergePolicy = field(default_factory=MergePolicy)
     application_namespace: str | None = None
     clock: Clock = utc_now
     sleep: Sleep = time.sleep
@@ -260,7 +290,10 @@ class Reconciler:
 
     def _carry_out(self, name: str, proposal: Proposal) -> Outcome:
         forge, base = self._forge(proposal.repo)
-        return carry_out(proposal, forge, base, self.merge_method, lambda: self._folders_now(name))
+        return carry_out(
+            proposal, forge, base, self.merge_method, lambda: self._folders_now(name),
+            policy=self.merge_policy, now=self.clock(),
+        )  # fmt: skip
 
     def _withdraw(self, withdrawal: Withdrawal) -> None:
         forge, _ = self._forge(withdrawal.request.repo)
@@ -357,11 +390,17 @@ class Reconciler:
                 raise UserError(f"environment {name}: more than {MAX_ACTIONS_PER_RUN} merges in one run; stopping")
             if current.moved_on:
                 continue
+            settling = _settle_end(current)
+            if not wait and settling is not None and settling > self.clock():
+                # Only a settle time (at most merge.settle) holds the round's pull requests: a run without --wait
+                # waits it out rather than leave the merge to the next scheduled run, possibly an hour away.
+                self.sleep((settling - self.clock()).total_seconds())
+                continue
             if not wait or current.decision.phase.settled:
                 return current
             if deadline is not None and self.clock() >= deadline:
                 return current
-            self.sleep(poll_interval)
+            self.sleep(_pause(current, poll_interval, self.clock(), deadline))
 
     # -- intents ---------------------------------------------------------------------------------------------
 
@@ -390,6 +429,19 @@ class Reconciler:
             raise UserError(f"environment {name} is {decision.phase.value}, not Failed; there is nothing to retry")
         proposal = retry_proposal(observation, self.settings, self.policy, requested_by)
         return self._carry_out(name, proposal) if proposal is not None else None
+
+    def review_open(self, decision: Decision) -> tuple[Outcome, ...]:
+        """For status: each pull request the decision would merge and that is open, weighed by the merge gate now
+        (what holds it back), reading only. Proposals it would not merge yet are left out (the phase says why)."""
+        found: list[Outcome] = []
+        for proposal in decision.proposals:
+            request = next(
+                (r for r in decision.open_requests if (r.repo, r.branch) == (proposal.repo, proposal.branch)), None
+            )
+            if proposal.merge and request is not None:
+                forge, _ = self._forge(proposal.repo)
+                found.append(review(proposal, forge, request.number, policy=self.merge_policy, now=self.clock()))
+        return tuple(found)
 
     def decisions(self, names: Iterable[str] | None = None) -> list[Decision]:
         """The current decision of each environment, without acting (for status): one read of each source."""

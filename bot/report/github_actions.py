@@ -88,5 +88,5 @@ def outputs_for(rows: Sequence[StatusRow]) -> dict[str, str]:
     return {
         "environment": row.environment,
         "phase": row.phase.value,
-        "pull-requests": "\n".join(row.pull_requests),
+        "pull-requests": "\n".join(row.pull_request_texts),
     }

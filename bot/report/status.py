@@ -10,8 +10,9 @@ from typing import Any
 
 from bot.cluster.verdicts import format_duration
 from bot.reconcile.act import Outcome
+from bot.reconcile.gate import Blocker
 from bot.reconcile.model import Decision, Phase, Proposal
-from bot.report.untrusted import Markdown, markdown_data
+from bot.report.untrusted import Markdown, markdown_data, markdown_link
 
 OWN_PULL_REQUEST = re.compile(
     r"(?:platform|apps) https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+ \([a-z-]+\)"
@@ -28,6 +29,25 @@ PHASE_STYLES = {
 
 
 @dataclass(frozen=True)
+class PullRequestLine:
+    """One pull request of an environment as people see it: ``head`` names it (``apps <address> (checks-pending)``),
+    ``blockers`` say what holds its merge back."""
+
+    head: str
+    blockers: tuple[Blocker, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The pull request on one line, its blockers after it (with each check's link)."""
+        if not self.blockers:
+            return self.head
+        return f"{self.head}: {'; '.join(blocker.line() for blocker in self.blockers)}"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class StatusRow:
     """One environment as ``envbot status`` shows it."""
 
@@ -35,8 +55,13 @@ class StatusRow:
     phase: Phase
     since: dt.datetime | None
     waiting_on: str
-    pull_requests: tuple[str, ...]
+    pull_requests: tuple[PullRequestLine, ...]
     failure: str | None = None
+
+    @property
+    def pull_request_texts(self) -> tuple[str, ...]:
+        """Each pull request on one line, with what blocks it."""
+        return tuple(line.text for line in self.pull_requests)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,28 +69,36 @@ class StatusRow:
             "phase": self.phase.value,
             "since": self.since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if self.since else None,
             "waitingOn": self.waiting_on,
-            "pullRequests": list(self.pull_requests),
+            "pullRequests": list(self.pull_request_texts),
+            "blockers": [
+                {"pullRequest": line.head, "kind": blocker.kind.value, "text": blocker.text, "url": blocker.url or None}
+                for line in self.pull_requests
+                for blocker in line.blockers
+            ],
             "failure": self.failure,
         }
 
 
-def describe_outcome(outcome: Outcome) -> str:
+def describe_outcome(outcome: Outcome) -> PullRequestLine:
     pull_request = outcome.pull_request
     where = pull_request.url or f"#{pull_request.number}" if pull_request is not None else outcome.proposal.branch
-    return f"{outcome.proposal.repo.value} {where} ({outcome.progress.value})"
+    return PullRequestLine(f"{outcome.proposal.repo.value} {where} ({outcome.progress.value})", outcome.blockers)
 
 
-def _proposed(decision: Decision, proposal: Proposal) -> str:
+def _proposed(decision: Decision, proposal: Proposal) -> PullRequestLine:
     """A proposal not acted on in this run: its open pull request by number, or the branch it will open from."""
     for request in decision.open_requests:
         if (request.repo, request.branch) == (proposal.repo, proposal.branch):
-            return f"{proposal.repo.value} #{request.number} (open)"
-    return f"{proposal.repo.value} {proposal.branch} (to open)"
+            return PullRequestLine(f"{proposal.repo.value} #{request.number} (open)")
+    return PullRequestLine(f"{proposal.repo.value} {proposal.branch} (to open)")
 
 
 def status_row(decision: Decision, outcomes: Sequence[Outcome] = ()) -> StatusRow:
-    pull_requests = tuple(describe_outcome(o) for o in outcomes) or tuple(
-        _proposed(decision, p) for p in decision.proposals
+    """The row of one environment: its pull requests as ``outcomes`` left them, then any other it proposes."""
+    covered = {(o.proposal.repo, o.proposal.branch) for o in outcomes}
+    pull_requests = (
+        *(describe_outcome(o) for o in outcomes),
+        *(_proposed(decision, p) for p in decision.proposals if (p.repo, p.branch) not in covered),
     )
     return StatusRow(
         environment=decision.name,
@@ -77,9 +110,14 @@ def status_row(decision: Decision, outcomes: Sequence[Outcome] = ()) -> StatusRo
     )
 
 
-def pull_request_markdown(line: str) -> Markdown:
-    """A pull request line for a comment or summary: its address linked when it has exactly envbot's shape."""
-    return Markdown(line) if OWN_PULL_REQUEST.fullmatch(line) else markdown_data(line)
+def pull_request_markdown(line: PullRequestLine) -> Markdown:
+    """A pull request line for a comment or summary: its address linked when it has exactly envbot's shape, each
+    blocker as data with its check's link (when the link is a plain web address)."""
+    head = Markdown(line.head) if OWN_PULL_REQUEST.fullmatch(line.head) else markdown_data(line.head)
+    if not line.blockers:
+        return head
+    blockers = [markdown_data(b.text) + markdown_link("details", b.url, lead=" ") for b in line.blockers]
+    return Markdown(f"{head}: {'; '.join(blockers)}")
 
 
 def since_text(since: dt.datetime | None, now: dt.datetime) -> str:
@@ -101,7 +139,7 @@ def status_table(rows: Iterable[StatusRow], now: dt.datetime) -> Any:
             f"[{style}]{row.phase.value}[/{style}]",
             since_text(row.since, now),
             escape(row.waiting_on),
-            escape("\n".join(row.pull_requests)) or "-",
+            escape("\n".join(row.pull_request_texts)) or "-",
         )
     return table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
@@ -9,6 +10,10 @@ JOINER = "\N{WORD JOINER}"
 """Invisible and without meaning of its own: put after ``@`` it stops a mention, after ``<`` a tag."""
 MAX_MARKDOWN_DATA = 2000
 """Longest piece of data a comment or summary repeats (the whole text is in the job log and its annotation)."""
+
+
+WEB_ADDRESS = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/+=&?#:-]*)?")
+"""A web address safe to put in a markdown link as it is: https, a host name, and a path of plain characters."""
 
 
 class Markdown(str):
@@ -70,6 +75,14 @@ def markdown_data(text: str, limit: int = MAX_MARKDOWN_DATA) -> Markdown:
         return Markdown("")
     content = content.replace("@", "@" + JOINER).replace("<", "<" + JOINER).replace("](", "]" + JOINER + "(")
     return code_span(content.replace("|", "\\|"))
+
+
+def markdown_link(label: str, url: str, *, lead: str = "") -> Markdown:
+    """``[label](url)`` after ``lead`` when ``url`` is a plain https address (``WEB_ADDRESS``), else nothing: an
+    address given by others (a check's link) becomes a link only when it can hold no markdown of its own."""
+    if not WEB_ADDRESS.fullmatch(url) or not label.isalnum():
+        return Markdown("")
+    return Markdown(f"{lead}[{label}]({url})")
 
 
 def plain_data(text: str, limit: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -18,17 +19,24 @@ from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedEr
 from bot.forge.model import (
     CLOSED_MARKER,
     STATUS_STATES,
+    AutoMergeOutcome,
+    AutoMergeResult,
+    BranchRules,
+    CheckRun,
     CombinedStatus,
     Comment,
     CommitResult,
     CommitStatus,
     FileChange,
+    MergeFacts,
     MergeMethod,
     MergeOutcome,
     MergeResult,
     Permission,
     PullRequest,
     PullRequestState,
+    RepositorySettings,
+    RequiredCheck,
     StatusState,
     check_deletable_branch,
     check_path,
@@ -45,6 +53,13 @@ _SHA = re.compile(r"^[0-9a-f]{40}\Z")
 _BAD_BRANCH = re.compile(r"^[-/]|/\Z|\.\Z|\.\.|//|@\{|[\x00-\x20\x7f~^:?*\[\\]|(^|/)\.|\.lock(/|\Z)")
 """What ``git check-ref-format`` refuses in a branch name (LocalForge asks git; here the rules are spelled out)."""
 _CACHE_ENTRIES = 4096
+GITHUB_ACTIONS_APP_ID = 15368
+"""The id of the GitHub Actions app, which reports every workflow job as a check run."""
+CHECK_RUN_STATUSES = frozenset({"queued", "in_progress", "completed", "waiting", "requested", "pending"})
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+"""What GitHub lets through for a required check; every other conclusion (failure, cancelled, ...) holds it back."""
+MERGEABLE_STATES = frozenset({"clean", "unstable"})
+"""The ``mergeable_state`` values at which GitHub merges (and carries out an auto-merge)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,18 @@ class _Pull:
     labels: tuple[str, ...] = ()
     merge_sha: str | None = None
     comments: list[_Comment] = field(default_factory=list)
+    approvals: int = 0
+    auto_merge: MergeMethod | None = None
+    """The merge method auto-merge will use; None while auto-merge is off."""
+
+
+@dataclass(frozen=True)
+class _Report:
+    """One check's latest word on a commit, a commit status or a check run: passed, pending, or failed."""
+
+    name: str
+    verdict: str  # "passed" | "pending" | "failed"
+    app_id: int | None = None
 
 
 def _locked(method: F) -> F:
@@ -108,6 +135,14 @@ class MemoryForge:
     envbot (``add_comment`` plants other authors' comments, which are never adopted). SHAs are deterministic:
     the first commit's hashes its files, later ones that SHA and a counter, so two repositories seeded with
     different files never share a SHA.
+
+    For the merge gate it models GitHub: rules of a base branch (``require``: required checks, strict, reviews),
+    check runs (``add_check_run``, ``update_check_run``, ``rerun_check_run``), approvals (``approve``),
+    ``mergeable_state`` computed as GitHub computes it, merges refused while a rule is not met, and native
+    auto-merge, which this forge carries out itself after every change that can make the rules pass. By default
+    it is a forge with no CI (``checks_supported`` False, as LocalForge): no check runs, and no report makes a
+    pull request ``unstable``; ``allow_auto_merge`` is the repository setting (off by default, as on GitHub).
+    Both are plain attributes a test may switch.
     """
 
     def __init__(
@@ -116,9 +151,13 @@ class MemoryForge:
         clock: Clock = utc_now,
         identity: str = "envbot",
         default_permission: Permission = Permission.NONE,
+        checks_supported: bool = False,
+        allow_auto_merge: bool = False,
     ) -> None:
         self.identity = identity
         self.default_permission = default_permission
+        self.checks_supported = checks_supported
+        self.allow_auto_merge = allow_auto_merge
         self._clock = clock
         self._lock = threading.RLock()
         self._commits: dict[str, MemoryCommit] = {}
@@ -128,7 +167,13 @@ class MemoryForge:
         """The open pull requests (both dicts are in number order: numbers only grow)."""
         self._statuses: dict[str, list[CommitStatus]] = {}
         self._roles: dict[str, Permission] = {}
-        self._counters = {"commit": 0, "pull": 0, "comment": 0}
+        self._check_runs: dict[str, list[CheckRun]] = {}
+        """Every check run on a commit, oldest first (a re-run is appended with a larger ``run_id``)."""
+        self._run_commits: dict[int, str] = {}
+        self._rules: dict[str, tuple[BranchRules, str]] = {}
+        """What each base branch requires, and who requires it (the ``source`` ``require`` was given)."""
+        self._default_branch = "main"
+        self._counters = {"commit": 0, "pull": 0, "comment": 0, "check_run": 0}
         self._salt = ""
         self._merges: dict[tuple[str, str], Mapping[str, str] | None] = {}
         self._trees: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -143,10 +188,19 @@ class MemoryForge:
         clock: Clock = utc_now,
         identity: str = "envbot",
         default_permission: Permission = Permission.NONE,
+        checks_supported: bool = False,
+        allow_auto_merge: bool = False,
     ) -> MemoryForge:
         """A repository whose ``branch`` holds ``files`` in one first commit."""
-        forge = cls(clock=clock, identity=identity, default_permission=default_permission)
+        forge = cls(
+            clock=clock,
+            identity=identity,
+            default_permission=default_permission,
+            checks_supported=checks_supported,
+            allow_auto_merge=allow_auto_merge,
+        )
         forge._check_branch(branch)
+        forge._default_branch = branch
         snapshot = {check_path(path): text for path, text in files.items()}
         forge._salt = hashlib.sha1(repr(sorted(snapshot.items())).encode(), usedforsecurity=False).hexdigest()
         forge._branches[branch] = forge._commit(snapshot, (), message)
@@ -214,6 +268,7 @@ class MemoryForge:
         if target == (base_sha if branch == base else head):
             return CommitResult(branch, target, base_sha, changed=False)
         self._branches[branch] = target
+        self._carry_out_auto_merges()
         return CommitResult(branch, target, base_sha, changed=True)
 
     @_locked
@@ -254,15 +309,72 @@ class MemoryForge:
             return MergeResult(MergeOutcome.NOT_MERGEABLE, message="a branch of the pull request is gone")
         if head_sha != expected_head_sha:
             return MergeResult(MergeOutcome.HEAD_MOVED, message=f"head is now {head_sha[:12]}")
-        files = self._merged(base_sha, head_sha)
-        if files is None:
+        if self._merged(base_sha, head_sha) is None:
             return MergeResult(MergeOutcome.NOT_MERGEABLE, message="merge conflict")
-        parents = (base_sha,) if method == "squash" else (base_sha, head_sha)
-        merged = self._commit(files, parents, f"Merge pull request #{number} from {pull.head}\n\n{pull.title}\n")
-        self._branches[pull.base] = merged
-        pull.merge_sha = merged
-        self._end(pull, "merged", head_sha)
+        violations = self._violations(pull, head_sha, base_sha)
+        if violations:
+            return MergeResult(MergeOutcome.NOT_MERGEABLE, message=self._refusal(pull.base, violations))
+        merged = self._merge_now(pull, head_sha, base_sha, method)
+        self._carry_out_auto_merges()
         return MergeResult(MergeOutcome.MERGED, sha=merged, message="merged")
+
+    # -- Forge: the merge gate -----------------------------------------------------------------------------------
+
+    @_locked
+    def merge_facts(self, number: int) -> MergeFacts:
+        pull = self._pull(number)
+        value = self._value(pull, with_mergeable=True)
+        head = value.head_sha
+        statuses = tuple(sorted(self._latest_statuses(head).values(), key=lambda s: s.context))
+        return MergeFacts(
+            value,
+            statuses=statuses,
+            check_runs=tuple(sorted(self._latest_check_runs(head).values(), key=lambda r: r.name)),
+            rules=self._branch_rules(pull.base),
+            head_committed_at=self._commits[head].when if head in self._commits else None,
+            checks_supported=self.checks_supported,
+        )
+
+    @_locked
+    def repository_settings(self) -> RepositorySettings:
+        return RepositorySettings(allow_auto_merge=self.allow_auto_merge)
+
+    @_locked
+    def enable_auto_merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> AutoMergeResult:
+        """As GitHub's ``enablePullRequestAutoMerge``: refused when the repository does not allow it, when the head
+        is not ``expected_head_sha``, and when nothing is left to wait for (GitHub's "Pull request is in clean
+        status"); once on, this forge merges the pull request the moment its rules pass."""
+        if method not in ("merge", "squash"):
+            raise ValueError(f"unknown merge method {method!r}")
+        pull = self._pull(number)
+        if pull.state == "merged":
+            return AutoMergeResult(AutoMergeOutcome.MERGED, "already merged")
+        if pull.state != "open":
+            return AutoMergeResult(AutoMergeOutcome.REFUSED, "Pull request is closed")
+        if not self.allow_auto_merge:
+            return AutoMergeResult(AutoMergeOutcome.REFUSED, "Auto merge is not allowed for this repository")
+        head_sha = self._head_sha(pull)
+        if head_sha != expected_head_sha:
+            return AutoMergeResult(
+                AutoMergeOutcome.REFUSED, f"Head sha {expected_head_sha[:12]} is not the head {head_sha[:12]}"
+            )
+        if pull.auto_merge is not None:
+            return AutoMergeResult(AutoMergeOutcome.ENABLED, "auto-merge is on already")
+        state = self._mergeable_state(pull)
+        if state not in ("blocked", "behind"):
+            return AutoMergeResult(AutoMergeOutcome.REFUSED, f"Pull request is in {state} status")
+        pull.auto_merge = method
+        return AutoMergeResult(AutoMergeOutcome.ENABLED, "auto-merge enabled")
+
+    @_locked
+    def disable_auto_merge(self, number: int) -> AutoMergeResult:
+        """Auto-merge off: ``DISABLED`` "auto-merge disabled" when it was on; ``DISABLED`` "auto-merge is not on",
+        with nothing written, when it was not (as on LocalForge)."""
+        pull = self._pull(number)
+        if pull.auto_merge is None:
+            return AutoMergeResult(AutoMergeOutcome.DISABLED, "auto-merge is not on")
+        pull.auto_merge = None
+        return AutoMergeResult(AutoMergeOutcome.DISABLED, "auto-merge disabled")
 
     # -- Forge: statuses, comments, permissions ------------------------------------------------------------------
 
@@ -290,6 +402,7 @@ class MemoryForge:
             raise ForgeNotFoundError(f"no commit {sha!r} in {self!r}")
         if self._latest_statuses(sha).get(context.lower()) != wanted:
             self._statuses.setdefault(sha, []).append(wanted)
+            self._carry_out_auto_merges()
         return wanted
 
     @_locked
@@ -409,6 +522,93 @@ class MemoryForge:
         """Every status ever written on commit ``sha``, oldest first."""
         return tuple(self._statuses.get(sha, ()))
 
+    # -- beyond the protocol: what GitHub's CI, rules and reviewers do -----------------------------------------
+
+    @_locked
+    def add_check_run(
+        self,
+        sha_or_branch: str,
+        name: str,
+        status: str = "queued",
+        conclusion: str | None = None,
+        app_id: int | None = GITHUB_ACTIONS_APP_ID,
+    ) -> int:
+        """A new check run on a commit (a branch names its tip), as a CI app reports one; its ``run_id``.
+
+        A conclusion completes it, as on GitHub. ``ValueError`` on a forge with no CI (``checks_supported``).
+        """
+        if not self.checks_supported:
+            raise ValueError("this MemoryForge has no CI (checks_supported is False): no check run can report")
+        sha = self._resolve(sha_or_branch)
+        if sha is None:
+            raise ForgeNotFoundError(f"no commit {sha_or_branch!r} in {self!r}")
+        status, conclusion = _check_run_phase(status, conclusion)
+        run_id = self._next("check_run")
+        app = "github-actions" if app_id == GITHUB_ACTIONS_APP_ID else (f"app-{app_id}" if app_id else "")
+        run = CheckRun(name, status, conclusion, f"https://ci.example/check-runs/{run_id}", run_id, app_id, app)
+        self._check_runs.setdefault(sha, []).append(run)
+        self._run_commits[run_id] = sha
+        self._carry_out_auto_merges()
+        return run_id
+
+    @_locked
+    def update_check_run(self, run_id: int, status: str | None = None, conclusion: str | None = None) -> CheckRun:
+        """Move a check run on (``in_progress``, or ``completed`` with a conclusion); the run as it now is."""
+        sha = self._run_commits.get(run_id)
+        if sha is None:
+            raise ForgeNotFoundError(f"no check run {run_id} in {self!r}")
+        runs = self._check_runs[sha]
+        index = next(i for i, run in enumerate(runs) if run.run_id == run_id)
+        new_status = status or ("completed" if conclusion is not None else runs[index].status)
+        if conclusion is None and new_status == "completed":
+            conclusion = runs[index].conclusion
+        new_status, conclusion = _check_run_phase(new_status, conclusion)
+        runs[index] = dataclasses.replace(runs[index], status=new_status, conclusion=conclusion)
+        self._carry_out_auto_merges()
+        return runs[index]
+
+    @_locked
+    def rerun_check_run(self, run_id: int) -> int:
+        """Re-run a check: a new queued run of the same name and app on the same commit, which supersedes it."""
+        sha = self._run_commits.get(run_id)
+        if sha is None:
+            raise ForgeNotFoundError(f"no check run {run_id} in {self!r}")
+        old = next(run for run in self._check_runs[sha] if run.run_id == run_id)
+        return int(self.add_check_run(sha, old.name, "queued", None, old.app_id))
+
+    @_locked
+    def check_runs(self, sha_or_branch: str) -> tuple[CheckRun, ...]:
+        """Every check run ever reported on a commit (a branch names its tip), oldest first, re-runs included."""
+        sha = self._resolve(sha_or_branch)
+        return tuple(self._check_runs.get(sha, ())) if sha else ()
+
+    @_locked
+    def require(
+        self,
+        *contexts: str,
+        strict: bool = False,
+        reviews: int = 0,
+        source: str = "ruleset 'main'",
+        branch: str | None = None,
+        app_id: int | None = None,
+    ) -> BranchRules:
+        """Set what the base ``branch`` (the first branch by default) requires before a merge: these checks
+        (a status or a check run of that name, of ``app_id``'s app when given), the head up to date with the base
+        (``strict``) and ``reviews`` approvals; ``require()`` with nothing requires nothing again."""
+        rules = BranchRules(tuple(RequiredCheck(c, source, app_id) for c in contexts), strict, reviews)
+        self._rules[branch or self._default_branch] = (rules, source)
+        self._carry_out_auto_merges()
+        return rules
+
+    @_locked
+    def approve(self, number: int) -> None:
+        """A reviewer with write access approves open pull request ``number`` (approvals survive pushes)."""
+        pull = self._pull(number)
+        if pull.state != "open":
+            raise ForgeRejectedError(f"cannot approve #{number}: it is {pull.state}")
+        pull.approvals += 1
+        self._carry_out_auto_merges()
+
     @_locked
     def history(self, branch: str, limit: int = 50) -> tuple[tuple[str, dt.datetime, str], ...]:
         """First-parent history of ``branch``, newest first: (short SHA, commit time, title), as LocalForge's.
@@ -456,8 +656,10 @@ class MemoryForge:
         return pull
 
     def _end(self, pull: _Pull, state: PullRequestState, head_sha: str) -> None:
-        """Close or merge an open pull request, keeping its last head."""
+        """Close or merge an open pull request, keeping its last head; closing turns auto-merge off, as on GitHub."""
         pull.state, pull.head_sha = state, head_sha
+        if state == "closed":
+            pull.auto_merge = None
         del self._open[pull.number]
 
     def _head_sha(self, pull: _Pull) -> str:
@@ -467,10 +669,11 @@ class MemoryForge:
 
     def _value(self, pull: _Pull, *, with_mergeable: bool) -> PullRequest:
         head_sha = self._head_sha(pull)
-        mergeable = None
+        mergeable, mergeable_state = None, None
         if with_mergeable and pull.state == "open":
             base_sha = self._branches.get(pull.base)
             mergeable = base_sha is not None and self._merged(base_sha, head_sha) is not None
+            mergeable_state = self._mergeable_state(pull)
         return PullRequest(
             number=pull.number,
             title=pull.title,
@@ -481,10 +684,107 @@ class MemoryForge:
             state=pull.state,
             labels=pull.labels,
             mergeable=mergeable,
+            mergeable_state=mergeable_state,
+            auto_merge=pull.auto_merge is not None,
+            node_id=f"PR_memory{self._salt[:8]}_{pull.number}",
         )
 
     def _latest_statuses(self, sha: str) -> dict[str, CommitStatus]:
         return {status.context.lower(): status for status in self._statuses.get(sha, ())}
+
+    def _latest_check_runs(self, sha: str) -> dict[str, CheckRun]:
+        """The latest run of each check on a commit (a re-run supersedes the run it repeats)."""
+        return {run.name: run for run in sorted(self._check_runs.get(sha, ()), key=lambda r: r.run_id)}
+
+    def _branch_rules(self, branch: str) -> BranchRules:
+        return self._rules.get(branch, (BranchRules(), ""))[0]
+
+    def _reports(self, sha: str) -> list[_Report]:
+        """What every status and every latest check run on a commit says, as passed, pending or failed."""
+        reports = [
+            _Report(s.context, {"success": "passed", "pending": "pending"}.get(s.state, "failed"))
+            for s in self._latest_statuses(sha).values()
+        ]
+        for run in self._latest_check_runs(sha).values():
+            if run.status != "completed":
+                verdict = "pending"
+            else:
+                verdict = "passed" if run.conclusion in PASSING_CONCLUSIONS else "failed"
+            reports.append(_Report(run.name, verdict, run.app_id))
+        return reports
+
+    def _violations(self, pull: _Pull, head_sha: str, base_sha: str) -> list[tuple[str, str]]:
+        """Each rule of the base branch the pull request does not meet yet: (kind, GitHub's words for it)."""
+        rules = self._branch_rules(pull.base)
+        found: list[tuple[str, str]] = []
+        if rules.strict and not self._is_ancestor(base_sha, head_sha):
+            found.append(("behind", "Head branch is not up to date with the base branch."))
+        reports = self._reports(head_sha)
+        for check in rules.required_checks:
+            verdicts = {
+                r.verdict
+                for r in reports
+                if r.name.lower() == check.context.lower()
+                and (check.app_id is None or r.app_id in (None, check.app_id))
+            }
+            if "failed" in verdicts:
+                found.append(("check", f'Required status check "{check.context}" is failing.'))
+            elif "pending" in verdicts:
+                found.append(("check", f'Required status check "{check.context}" is in progress.'))
+            elif not verdicts:
+                found.append(("check", f'Required status check "{check.context}" is expected.'))
+        if pull.approvals < rules.required_reviews:
+            wanted = rules.required_reviews
+            reviews = "1 approving review is" if wanted == 1 else f"{wanted} approving reviews are"
+            found.append(("review", f"At least {reviews} required by reviewers with write access."))
+        return found
+
+    def _refusal(self, base: str, violations: list[tuple[str, str]]) -> str:
+        """GitHub's 405 message for a merge its rules hold back, on one line."""
+        text = " ".join(message for _, message in violations)
+        source = self._rules.get(base, (BranchRules(), ""))[1]
+        return f"Repository rule violations found: {text}" if source.startswith("ruleset") else text
+
+    def _mergeable_state(self, pull: _Pull) -> str:
+        """GitHub's ``mergeable_state`` of an open pull request: dirty (a conflict), behind (strict and not up to
+        date), blocked (a required check or review missing), unstable (some other check pending or failing; only
+        on a forge with CI), else clean."""
+        head_sha, base_sha = self._head_sha(pull), self._branches.get(pull.base)
+        if base_sha is None or self._merged(base_sha, head_sha) is None:
+            return "dirty"
+        violations = self._violations(pull, head_sha, base_sha)
+        if any(kind == "behind" for kind, _ in violations):
+            return "behind"
+        if violations:
+            return "blocked"
+        required = {check.context.lower() for check in self._branch_rules(pull.base).required_checks}
+        others = [r for r in self._reports(head_sha) if r.name.lower() not in required]
+        if self.checks_supported and any(r.verdict != "passed" for r in others):
+            return "unstable"
+        return "clean"
+
+    def _merge_now(self, pull: _Pull, head_sha: str, base_sha: str, method: MergeMethod) -> str:
+        """Merge an open, conflict-free pull request into its base; the merge commit."""
+        files = self._merged(base_sha, head_sha)
+        assert files is not None, "merge only what merges"
+        parents = (base_sha,) if method == "squash" else (base_sha, head_sha)
+        merged = self._commit(files, parents, f"Merge pull request #{pull.number} from {pull.head}\n\n{pull.title}\n")
+        self._branches[pull.base] = merged
+        pull.merge_sha = merged
+        self._end(pull, "merged", head_sha)
+        return merged
+
+    def _carry_out_auto_merges(self) -> None:
+        """GitHub's side of auto-merge: each open pull request it is on for merges once its rules pass. A merge
+        moves a base, which may let another through (or hold one back), so look again until none merges."""
+        while True:
+            ready = next(
+                (p for p in self._open.values() if p.auto_merge and self._mergeable_state(p) in MERGEABLE_STATES),
+                None,
+            )
+            if ready is None or ready.auto_merge is None:
+                return
+            self._merge_now(ready, self._head_sha(ready), self._branches[ready.base], ready.auto_merge)
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
         """Whether ``older`` is ``newer`` or one of its ancestors (a walk that skips commits older than it)."""
@@ -534,3 +834,14 @@ class MemoryForge:
         if len(cache) >= _CACHE_ENTRIES:
             cache.clear()
         cache[key] = value
+
+
+def _check_run_phase(status: str, conclusion: str | None) -> tuple[str, str | None]:
+    """A check run's (status, conclusion) as GitHub keeps them: a conclusion completes it, and only then is set."""
+    if conclusion is not None:
+        status = "completed"
+    if status not in CHECK_RUN_STATUSES:
+        raise ValueError(f"unknown check run status {status!r}")
+    if status == "completed" and conclusion is None:
+        raise ValueError("a completed check run needs a conclusion")
+    return status, conclusion

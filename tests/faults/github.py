@@ -282,6 +282,11 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _owns(fake: FaultyGitHub, node: str) -> bool:
+    """Whether ``node`` is the GraphQL ID of one of ``fake``'s pull requests."""
+    return any(fake.node_id(number) == node for number in fake.pulls)
+
+
 class GitHubServer:
     """Fakes served on 127.0.0.1 by a threaded werkzeug server; each fake answers below its own base URL path,
     and fakes that share a base URL are told apart by the ``/repos/{owner}/{repo}`` of the request."""
@@ -304,7 +309,12 @@ class GitHubServer:
     def fakes(self) -> Iterable[FaultyGitHub]:
         return tuple(self._fakes)
 
-    def _route(self, path: str) -> FaultyGitHub | None:
+    def _route(self, path: str, body: bytes | None = None) -> FaultyGitHub | None:
+        graphql = [fake for fake in self._fakes if path == fake.graphql_path]
+        if graphql:
+            # One GraphQL endpoint serves every repository below it: the fake that issued the node ID answers.
+            node = str((json.loads(body or b"{}").get("variables") or {}).get("id") or "")
+            return next((fake for fake in graphql if _owns(fake, node)), None)
         below = [fake for fake in self._fakes if path.startswith(fake.prefix + "/")]
         for fake in below:
             if path[len(fake.prefix) :].startswith(f"/repos/{fake.repository}/"):
@@ -315,7 +325,7 @@ class GitHubServer:
         request = Request(environ)
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
         url = self.url + raw
-        fake = self._route(urlsplit(url).path)
+        fake = self._route(urlsplit(url).path, request.get_data())
         if fake is None:
             response = Response(json.dumps({"message": "Not Found"}), status=404, content_type="application/json")
             return response(environ, start_response)

@@ -85,7 +85,8 @@ def test_a_pull_request_that_cannot_be_merged_for_a_moment_is_merged_by_the_reru
     runs = world.drive()
     assert fault.fired == 1
     assert runs[0].phase is Phase.CREATING and runs[0].error is None  # waits, reported on the pull request
-    assert runs[0].rows[-1].pull_requests[0].endswith("/pull/1 (not-mergeable)")
+    (line,) = runs[0].rows[-1].pull_request_texts
+    assert line.endswith("/pull/1 (not-mergeable): GitHub refused to merge #1: Pull Request is not mergeable")
     assert_converged(world.end_state(), reference())
 
 

@@ -4,7 +4,7 @@ tests' MemoryForge."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
@@ -20,6 +20,16 @@ from bot.forge import (
     MergeOutcome,
     Permission,
 )
+from bot.forge.model import (
+    AutoMergeOutcome,
+    BranchRules,
+    CommitStatus,
+    MergeFacts,
+    RepositorySettings,
+)
+from tests.fakes.github_api import FakeGitHub
+from tests.fakes.memory_forge import MemoryForge
+from tests.forge.support import GitHubHarness, LocalHarness, git
 
 if TYPE_CHECKING:
     from tests.forge.support import Harness
@@ -489,3 +499,241 @@ def test_deleting_the_head_of_an_open_pull_request_closes_it(harness: Harness) -
     pr = harness.forge.get_pull_request(number)
     assert (pr.state, pr.head_sha, pr.mergeable) == ("closed", head, None)
     assert harness.forge.open_pull_requests() == () and harness.forge.pull_request_states() == {number: "closed"}
+
+
+# -- the merge gate: what each forge reports about a pull request, and native auto-merge -------------------------
+
+CHECKS_SUPPORTED = {"github": True, "local": False, "memory": False}
+"""Whether each forge has CI that may report on a commit (MemoryForge's default is LocalForge's: none)."""
+
+
+def gate_forge(harness: Harness) -> Forge:
+    """The harness's forge, once it has the merge gate's methods (GitHubForge gets them with the lead's change)."""
+    if harness.name == "github" and not hasattr(harness.forge, "merge_facts"):
+        pytest.skip("GitHubForge.merge_facts lands with the lead's change")
+    return harness.forge
+
+
+class CI(Protocol):
+    """What a forge's CI, rules and settings do, driven by a test: the same steps on MemoryForge and the GitHub fake."""
+
+    def require(self, *contexts: str) -> None: ...
+    def add_check_run(self, sha: str, name: str, status: str = "queued", conclusion: str | None = None) -> int: ...
+    def update_check_run(self, run_id: int, conclusion: str) -> None: ...
+    def rerun_check_run(self, run_id: int) -> int: ...
+
+
+class MemoryCI:
+    def __init__(self, forge: MemoryForge) -> None:
+        self.forge = forge
+        forge.checks_supported = forge.allow_auto_merge = True
+
+    def require(self, *contexts: str) -> None:
+        self.forge.require(*contexts)
+
+    def add_check_run(self, sha: str, name: str, status: str = "queued", conclusion: str | None = None) -> int:
+        return self.forge.add_check_run(sha, name, status, conclusion)
+
+    def update_check_run(self, run_id: int, conclusion: str) -> None:
+        self.forge.update_check_run(run_id, conclusion=conclusion)
+
+    def rerun_check_run(self, run_id: int) -> int:
+        return self.forge.rerun_check_run(run_id)
+
+
+class GitHubCI:
+    def __init__(self, fake: FakeGitHub) -> None:
+        self.fake = fake
+        fake.allow_auto_merge = True
+
+    def require(self, *contexts: str) -> None:
+        self.fake.add_ruleset("main", required_checks=contexts)
+
+    def add_check_run(self, sha: str, name: str, status: str = "queued", conclusion: str | None = None) -> int:
+        return self.fake.add_check_run(sha, name, status, conclusion)
+
+    def update_check_run(self, run_id: int, conclusion: str) -> None:
+        self.fake.update_check_run(run_id, conclusion=conclusion)
+
+    def rerun_check_run(self, run_id: int) -> int:
+        return self.fake.rerun_check_run(run_id)
+
+
+def ci_of(harness: Harness) -> CI:
+    """The CI of the harness's forge, with auto-merge allowed; skipped on git on disk, which has none."""
+    gate_forge(harness)
+    if isinstance(harness, LocalHarness):
+        pytest.skip("git on disk has no CI: no check runs, branch rules, reviews or auto-merge")
+    if isinstance(harness, GitHubHarness):
+        return GitHubCI(harness.fake)
+    assert isinstance(harness.forge, MemoryForge)
+    return MemoryCI(harness.forge)
+
+
+def runs(facts: MergeFacts) -> list[tuple[str, str, str | None, int, int | None, str]]:
+    """The check runs of ``facts`` without their links (each forge links them its own way)."""
+    return [(r.name, r.status, r.conclusion, r.run_id, r.app_id, r.app) for r in facts.check_runs]
+
+
+def test_merge_facts_report_the_head_statuses_and_mergeability(harness: Harness) -> None:
+    forge = gate_forge(harness)
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    forge.set_status(head, "envbot/infrastructure", "pending", "Provisioning")
+    forge.set_status(head, "envbot/infrastructure", "success", "Available", "https://ci.example/1")
+    forge.set_status(head, "ci/lint", "success", "lint passed")
+    facts = forge.merge_facts(number)
+    pr = facts.pull_request
+    assert (pr.number, pr.head_sha, pr.state, pr.mergeable, pr.mergeable_state, pr.auto_merge) == (
+        number,
+        head,
+        "open",
+        True,
+        "clean",
+        False,
+    )
+    assert pr == forge.get_pull_request(number)
+    assert sorted(facts.statuses, key=lambda s: s.context) == [
+        CommitStatus("ci/lint", "success", "lint passed"),
+        CommitStatus("envbot/infrastructure", "success", "Available", "https://ci.example/1"),  # the latest
+    ]
+    assert (facts.check_runs, facts.rules) == ((), BranchRules())
+    assert facts.checks_supported is CHECKS_SUPPORTED[harness.name]
+    moved = forge.push_commit(BRANCH, "main", files(4), "a new head")
+    renewed = forge.merge_facts(number)
+    assert (renewed.pull_request.head_sha, renewed.statuses) == (moved.sha, ())  # statuses are the head's
+
+
+def test_merge_facts_of_a_conflict(harness: Harness) -> None:
+    forge = gate_forge(harness)
+    number = open_pr(harness)
+    path = "registry/environments/dev-feature-auth/infrastructure/catalog-00.yaml"
+    forge.push_commit("main", "main", [FileChange.write(path, "kind: Other\n")], "conflicting change")
+    pr = forge.merge_facts(number).pull_request
+    assert (pr.mergeable, pr.mergeable_state) == (False, "dirty")
+
+
+def test_merge_facts_of_a_merged_and_of_an_unknown_pull_request(harness: Harness) -> None:
+    forge = gate_forge(harness)
+    number = open_pr(harness)
+    assert forge.merge(number, forge.get_pull_request(number).head_sha).merged
+    pr = forge.merge_facts(number).pull_request
+    assert (pr.state, pr.mergeable, pr.mergeable_state) == ("merged", None, None)
+    with pytest.raises(ForgeNotFoundError):
+        forge.merge_facts(404)
+
+
+def test_merge_facts_tell_when_the_head_was_committed(harness: Harness) -> None:
+    forge = gate_forge(harness)
+    harness.clock.advance(dt.timedelta(hours=1))
+    pushed_at = harness.clock()
+    number = open_pr(harness)
+    harness.clock.advance(dt.timedelta(minutes=5))
+    facts = forge.merge_facts(number)
+    when = facts.head_committed_at
+    assert when is not None and when.utcoffset() == dt.timedelta(0)
+    if isinstance(harness, LocalHarness):  # git stamps its commits with the machine's time
+        recorded = git("show", "-s", "--format=%cI", facts.pull_request.head_sha, cwd=harness.bare)
+        assert when == dt.datetime.fromisoformat(recorded)
+    else:  # the forge's clock
+        assert when == pushed_at
+
+
+def test_repository_settings(harness: Harness) -> None:
+    assert gate_forge(harness).repository_settings() == RepositorySettings(allow_auto_merge=False)
+
+
+def test_auto_merge_where_the_repository_has_none_is_refused(harness: Harness) -> None:
+    forge = gate_forge(harness)
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    refused = forge.enable_auto_merge(number, head)
+    assert refused.outcome is AutoMergeOutcome.REFUSED and refused.message
+    pr = forge.get_pull_request(number)
+    assert (pr.state, pr.auto_merge) == ("open", False)
+    off = forge.disable_auto_merge(number)  # nothing to turn off: done, nothing written
+    assert off.outcome is AutoMergeOutcome.DISABLED and off.message
+    assert forge.merge(number, head).merged
+    assert forge.enable_auto_merge(number, head).outcome is AutoMergeOutcome.MERGED
+    with pytest.raises(ForgeNotFoundError):
+        forge.enable_auto_merge(404, head)
+    with pytest.raises(ForgeNotFoundError):
+        forge.disable_auto_merge(404)
+
+
+def test_a_pending_required_check_blocks_and_its_success_clears(harness: Harness) -> None:
+    ci = ci_of(harness)
+    forge = harness.forge
+    ci.require("build")
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    facts = forge.merge_facts(number)
+    assert (facts.pull_request.mergeable, facts.pull_request.mergeable_state) == (True, "blocked")
+    assert [check.context for check in facts.rules.required_checks] == ["build"] and facts.checks_supported
+    refused = forge.merge(number, head)
+    assert refused.outcome is MergeOutcome.NOT_MERGEABLE and '"build"' in refused.message
+    run = ci.add_check_run(head, "build", "in_progress")
+    facts = forge.merge_facts(number)
+    assert facts.pull_request.mergeable_state == "blocked"
+    assert runs(facts) == [("build", "in_progress", None, run, 15368, "github-actions")]
+    ci.update_check_run(run, "success")
+    assert forge.merge_facts(number).pull_request.mergeable_state == "clean"
+    assert forge.merge(number, head).merged
+
+
+def test_auto_merge_merges_once_the_required_check_passes(harness: Harness) -> None:
+    ci = ci_of(harness)
+    forge = harness.forge
+    ci.require("build")
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    base = harness.base_sha()
+    run = ci.add_check_run(head, "build", "in_progress")
+    assert forge.repository_settings().allow_auto_merge
+    assert forge.enable_auto_merge(number, "0" * 40).outcome is AutoMergeOutcome.REFUSED  # not the head
+    assert forge.enable_auto_merge(number, head).outcome is AutoMergeOutcome.ENABLED
+    assert forge.enable_auto_merge(number, head).outcome is AutoMergeOutcome.ENABLED  # on already
+    pr = forge.get_pull_request(number)
+    assert (pr.state, pr.auto_merge, pr.mergeable_state) == ("open", True, "blocked")
+    ci.update_check_run(run, "success")  # the forge merges it: no one calls merge
+    assert forge.get_pull_request(number).state == "merged"
+    assert harness.parents(harness.base_sha()) == (base, head)
+    assert len(forge.list_tree("registry/environments/dev-feature-auth", "main")) == 3
+    assert forge.enable_auto_merge(number, head).outcome is AutoMergeOutcome.MERGED
+
+
+def test_auto_merge_is_refused_with_nothing_to_wait_for_and_can_be_turned_off(harness: Harness) -> None:
+    ci = ci_of(harness)
+    forge = harness.forge
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    refused = forge.enable_auto_merge(number, head)
+    assert refused.outcome is AutoMergeOutcome.REFUSED and "clean status" in refused.message
+    ci.require("build")
+    assert forge.enable_auto_merge(number, head).outcome is AutoMergeOutcome.ENABLED
+    assert forge.disable_auto_merge(number).outcome is AutoMergeOutcome.DISABLED  # done: it is off now
+    assert forge.get_pull_request(number).auto_merge is False
+    assert forge.disable_auto_merge(number).outcome is AutoMergeOutcome.DISABLED  # again: nothing left to turn off
+    ci.add_check_run(head, "build", conclusion="success")
+    assert forge.get_pull_request(number).state == "open"  # nobody merges it now
+
+
+def test_a_rerun_supersedes_a_failed_check(harness: Harness) -> None:
+    ci = ci_of(harness)
+    forge = harness.forge
+    ci.require("build")
+    number = open_pr(harness)
+    head = forge.get_pull_request(number).head_sha
+    failed = ci.add_check_run(head, "build", conclusion="failure")
+    facts = forge.merge_facts(number)
+    assert facts.pull_request.mergeable_state == "blocked"
+    assert [(r.run_id, r.status, r.conclusion) for r in facts.check_runs] == [(failed, "completed", "failure")]
+    assert forge.merge(number, head).outcome is MergeOutcome.NOT_MERGEABLE
+    rerun = ci.rerun_check_run(failed)
+    assert rerun > failed
+    facts = forge.merge_facts(number)
+    assert [(r.name, r.run_id, r.status, r.conclusion) for r in facts.check_runs] == [("build", rerun, "queued", None)]
+    assert facts.pull_request.mergeable_state == "blocked"
+    ci.update_check_run(rerun, "success")
+    assert forge.merge_facts(number).pull_request.mergeable_state == "clean"
+    assert forge.merge(number, head).merged

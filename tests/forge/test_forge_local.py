@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from bot.forge import FileChange, ForgeNotFoundError, ForgeRejectedError, MergeOutcome, Permission
 from bot.forge.local import STATE_REF, LocalForge
+from bot.forge.model import AutoMergeOutcome, AutoMergeResult, BranchRules, CommitStatus, RepositorySettings
 from tests.forge.support import SEED, git, make_bare_repo
 
 BRANCH = "envbot/dev/infrastructure"
@@ -186,6 +188,57 @@ def test_default_permission_and_grants(bare: Path) -> None:
     assert git("rev-list", "--count", STATE_REF, cwd=bare) == "1"
 
 
+# -- the merge gate on plain git -------------------------------------------------------------------------------
+
+
+def test_merge_facts_on_plain_git(bare: Path, tmp_path: Path) -> None:
+    # A person's commit made at 12:00 in UTC+2 heads the pull request: its committer time is 10:00 UTC.
+    work = tmp_path / "person"
+    git("clone", "-q", str(bare), str(work))
+    (work / "registry").mkdir(exist_ok=True)
+    (work / "registry" / "person.yaml").write_text("person: 1\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "a person's change", cwd=work, env={"GIT_COMMITTER_DATE": "2026-03-09T12:00:00+02:00"})
+    git("push", "-q", "origin", f"HEAD:refs/heads/{BRANCH}", cwd=work)
+    with LocalForge(bare) as forge:
+        number = forge.ensure_pull_request(BRANCH, "main", "A person's change", "body").number
+        head = forge.get_pull_request(number).head_sha
+        forge.set_status(head, "envbot/infrastructure", "failure", "Failed")
+        facts = forge.merge_facts(number)
+        assert facts.head_committed_at == dt.datetime(2026, 3, 9, 10, 0, tzinfo=dt.UTC)
+        assert facts.head_committed_at.tzinfo is dt.UTC
+        assert facts.statuses == (CommitStatus("envbot/infrastructure", "failure", "Failed"),)
+        assert (facts.check_runs, facts.rules, facts.checks_supported) == ((), BranchRules(), False)
+        assert facts.pull_request.mergeable_state == "clean"  # no CI here: a failing status is only a report
+        assert facts.pull_request == forge.get_pull_request(number)
+        assert forge.ensure_pull_request(BRANCH, "main", "A person's change", "body").mergeable_state is None
+        forge.push_commit("main", "main", [FileChange.write("registry/person.yaml", "main: 1\n")], "conflict")
+        conflicted = forge.merge_facts(number).pull_request
+        assert (conflicted.mergeable, conflicted.mergeable_state) == (False, "dirty")
+
+
+def test_auto_merge_needs_github(bare: Path) -> None:
+    with LocalForge(bare) as forge:
+        number = open_pr(forge)
+        head = forge.get_pull_request(number).head_sha
+        written = git("rev-list", "--count", STATE_REF, cwd=bare)
+        assert forge.repository_settings() == RepositorySettings(allow_auto_merge=False)
+        assert forge.enable_auto_merge(number, head) == AutoMergeResult(
+            AutoMergeOutcome.REFUSED, "auto-merge needs GitHub; a local repository has none"
+        )
+        assert forge.disable_auto_merge(number) == AutoMergeResult(AutoMergeOutcome.DISABLED, "auto-merge is not on")
+        assert git("rev-list", "--count", STATE_REF, cwd=bare) == written  # nothing was written
+        with pytest.raises(ValueError, match="merge method"):
+            forge.enable_auto_merge(number, head, method="rebase")  # type: ignore[arg-type]
+        forge.close_pull_request(number)
+        assert forge.enable_auto_merge(number, head) == AutoMergeResult(
+            AutoMergeOutcome.REFUSED, "pull request is closed"
+        )
+        merged = open_pr(forge)
+        forge.merge(merged, forge.get_pull_request(merged).head_sha)
+        assert forge.enable_auto_merge(merged, head).outcome is AutoMergeOutcome.MERGED
+
+
 # -- git URLs --------------------------------------------------------------------------------------------------
 
 
@@ -198,6 +251,7 @@ def scenario_over_url(url: str, tmp_path: Path) -> None:
         assert b.upsert_comment(number, MARKER, "from b").id == a.upsert_comment(number, MARKER, "from b").id
         b.set_status(b.get_pull_request(number).head_sha, "envbot/infrastructure", "success", "ok")
         assert a.commit_status(BRANCH).state == "success"
+        assert [s.context for s in a.merge_facts(number).statuses] == ["envbot/infrastructure"]
         result = b.merge(number, a.get_pull_request(number).head_sha)
         assert result.merged and a.read_file("registry/dev/x.yaml", "main") == "x: 1\n"
         assert a.get_pull_request(number).state == "merged"

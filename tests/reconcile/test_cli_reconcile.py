@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from bot.clock import Timebase
 from bot.config import parse_config
 from bot.errors import UserError
 from bot.forge.local import LocalForge
+from bot.reconcile.gate import MergePolicy, NativeMerge
 from bot.reconcile.model import Phase
 from bot.simulation import SimulatedCluster
 
@@ -121,6 +123,15 @@ def test_missing_config_is_one_line(tmp_path: Path, run: Run) -> None:
             ],
         ),
         ("platform: {repository: 3}\napps: {repository: c/d}\n", ["envbot.yaml: platform.repository: must be a str"]),
+        (
+            "platform: {repository: a/b}\napps: {repository: c/d}\n"
+            "merge: {requiredChecks: [ci, 3], settle: later, native: sometimes}\n",
+            [
+                "envbot.yaml: merge.requiredChecks: must be a list of check names",
+                "envbot.yaml: merge.native: must be auto, always or never",
+                "envbot.yaml: merge.settle: 'later' is not a duration such as 30s, 10m or 2h",
+            ],
+        ),
     ],
 )
 def test_config_problems_are_reported_at_once(text: str, problems: list[str]) -> None:
@@ -134,6 +145,17 @@ def test_config_defaults_and_github_detection(tmp_path: Path) -> None:
     assert config.platform.is_github and not config.apps.is_github
     assert config.platform.base_branch == "main" and config.render.workspace_api.value == "tf.upbound.io/v1beta1"
     assert config.timeouts.failure_grace.total_seconds() == 600
+    assert config.merge_policy == MergePolicy(settle=dt.timedelta(minutes=2), native=NativeMerge.AUTO)
+
+
+def test_the_merge_keys_reach_the_gate(tmp_path: Path) -> None:
+    text = (
+        "platform: {repository: acme/platform}\napps: {repository: ./apps.git}\n"
+        "merge: {requiredChecks: [plan, ' plan ', lint], settle: 45s, native: never}\n"
+    )
+    policy = parse_config(text, "x", str(tmp_path)).merge_policy
+    assert policy.required_checks == ("plan", "lint")
+    assert policy.settle == dt.timedelta(seconds=45) and policy.native is NativeMerge.NEVER
 
 
 def test_demo_runs_the_whole_lifecycle(tmp_path: Path, run: Run) -> None:
@@ -319,3 +341,41 @@ def test_every_problem_before_the_first_write_is_told_at_once(tmp_path: Path, co
         "error: platform repository ./platform.git: base branch trunk not found",
         "error: catalogs no-catalogs: the folder holds no catalog",
     ]
+
+
+def test_status_names_what_holds_a_merge_back(config_file: Path, run: Run, tmp_path: Path) -> None:
+    """A check ``merge.requiredChecks`` names keeps the first pull request open; ``envbot status`` weighs it (reading
+    only) and says why, in the table and in ``--json``; once the check passes the next run merges."""
+    document = yaml.safe_load(config_file.read_text())
+    config_file.write_text(yaml.safe_dump({**document, "merge": {"requiredChecks": ["ci/plan"]}}))
+    code, out, _ = run("provision", str(SEED), "--config", str(config_file))
+    assert code == 0 and "Creating" in out
+    missing = 'required check "ci/plan" has not reported yet (required by envbot.yaml merge.requiredChecks)'
+    code, out, _ = run("status", "--config", str(config_file), "--json")
+    (row,) = json.loads(out)
+    (line,) = row["pullRequests"]
+    assert line == f"platform #1 (checks-pending): {missing}"
+    assert row["blockers"] == [{"pullRequest": "platform #1 (checks-pending)", "kind": "missing", "text": missing,
+                                "url": None}]  # fmt: skip
+
+    platform = LocalForge(tmp_path / "platform.git")
+    head = platform.get_pull_request(1).head_sha
+    platform.set_status(head, "ci/plan", "failure", "plan failed", "https://ci.example/plan/7")
+    code, out, _ = run("status", "--config", str(config_file), "--json")
+    (row,) = json.loads(out)
+    assert row["pullRequests"] == [
+        'platform #1 (checks-failed): status "ci/plan" failed: plan failed (https://ci.example/plan/7)'
+    ]
+    code, out, _ = run("status", "--config", str(config_file))
+    assert "checks-failed" in " ".join(out.split())
+
+    platform.set_status(head, "ci/plan", "success", "plan ok")
+    code, out, _ = run("provision", str(SEED), "--config", str(config_file))
+    assert code == 0
+    assert platform.get_pull_request(1).state == "merged"
+    # merge.requiredChecks holds every pull request envbot merges, on both repositories: the app one waits too
+    code, _, err = run("provision", str(SEED), "--config", str(config_file), "--wait")
+    assert code == 124
+    assert err.endswith(
+        f"the applications pull request to pass its checks and merge; apps #1 (checks-pending): {missing}\n"
+    )

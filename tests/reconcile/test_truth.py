@@ -220,8 +220,16 @@ def test_status_names_an_open_pull_request_by_its_number(tmp_path: Path) -> None
     world = make_world(tmp_path)
     reconciler = checked_reconciler(world, {"state": "pending"})
     reconciler.step(NAME, seed_environment())  # the first PR waits on its checks
-    (row,) = [status_row(d) for d in reconciler.decisions([NAME])]
-    assert row.pull_requests == ("platform #1 (open)",)
+    (decision,) = reconciler.decisions([NAME])
+    assert status_row(decision).pull_request_texts == ("platform #1 (open)",)
+    # envbot status weighs it, reading only: it names what the merge waits on
+    (row,) = [status_row(decision, reconciler.review_open(decision))]
+    (line,) = row.pull_request_texts
+    assert line.endswith('(checks-pending): waiting on status "ci/plan": terraform plan'), line
+    assert row.as_json()["blockers"] == [
+        {"pullRequest": line.split(":")[0], "kind": "pending", "text": 'waiting on status "ci/plan": terraform plan',
+         "url": None}
+    ]  # fmt: skip
 
 
 def test_destroy_while_provisioning_closes_the_gated_app_pull_request(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from bot.events.text import quote, render
+from bot.reconcile.gate import Blocker, BlockerKind
 from bot.reconcile.model import Phase
 from bot.report.comment import commit_description, status_comment
 from bot.report.github_actions import error_annotation, log_text
-from bot.report.status import StatusRow, pull_request_markdown, status_table, summary_markdown
+from bot.report.status import PullRequestLine, StatusRow, pull_request_markdown, status_table, summary_markdown
 from bot.report.text import render_package_text, render_text, slot_for
 from bot.report.untrusted import JOINER, MAX_MARKDOWN_DATA, Markdown, markdown_data, markdown_slot, plain_data
 
@@ -145,9 +146,9 @@ HOSTILE_ROW = StatusRow(
     since=NOW - dt.timedelta(minutes=3),
     waiting_on="Argo CD: sync failed: @acme/admins\n# Approved [x](https://evil.example) <img src=x> | cell |",
     pull_requests=(
-        "platform https://github.com/acme/platform/pull/5 (merged)",
-        "apps https://evil.example/pull/1)[y](z (open)",
-        "apps #6 (open)",
+        PullRequestLine("platform https://github.com/acme/platform/pull/5 (merged)"),
+        PullRequestLine("apps https://evil.example/pull/1)[y](z (open)"),
+        PullRequestLine("apps #6 (open)"),
     ),
     failure="sync failed",
 )
@@ -194,7 +195,27 @@ def test_the_summary_writes_envbots_headline_and_quotes_the_rows() -> None:
     ],
 )
 def test_only_envbots_own_pull_request_lines_are_links(line: str, own: bool) -> None:
-    assert (pull_request_markdown(line) == line) is own
+    assert (pull_request_markdown(PullRequestLine(line)) == line) is own
+
+
+def test_a_blocker_is_data_and_only_a_plain_web_address_becomes_its_link() -> None:
+    line = PullRequestLine(
+        "apps https://github.com/acme/apps/pull/7 (checks-failed)",
+        (
+            Blocker(BlockerKind.FAILED, 'check "@acme/x [y](z)" failed', "https://github.com/acme/apps/runs/9"),
+            Blocker(BlockerKind.FAILED, 'check "b" failed', "https://ci.example/x)[pwn](https://evil.example"),
+            Blocker(BlockerKind.FAILED, 'check "c" failed', "javascript:alert(1)"),
+        ),
+    )
+    markdown = pull_request_markdown(line)
+
+    assert markdown.startswith("apps https://github.com/acme/apps/pull/7 (checks-failed): `check")
+    assert "[details](https://github.com/acme/apps/runs/9)" in markdown
+    assert "evil.example" not in markdown and "javascript" not in markdown
+    links = [text for kind, text in inline_tokens(markdown) if kind == "link_open"]
+    assert len(links) == 1  # the first check's link (GitHub itself links the pull request's bare address)
+    assert "@\u2060acme" in markdown
+    assert line.text.endswith('check "c" failed (javascript:alert(1))')  # plain text keeps it, as data
 
 
 def test_a_pull_request_body_quotes_every_value() -> None:
@@ -246,7 +267,9 @@ def test_a_reply_value_cannot_start_a_block() -> None:
 
 
 def test_the_cli_table_prints_markup_in_data_as_text() -> None:
-    row = StatusRow("[bold]x[/bold]", Phase.READY, None, "[red]waiting[/red]", ("apps [link=https://e.x]y[/link]",))
+    row = StatusRow(
+        "[bold]x[/bold]", Phase.READY, None, "[red]waiting[/red]", (PullRequestLine("apps [link=https://e.x]y[/link]"),)
+    )
     console = Console(record=True, width=200)
     console.print(status_table([row], NOW))
     text = console.export_text()
