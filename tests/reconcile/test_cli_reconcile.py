@@ -347,7 +347,10 @@ def test_status_names_what_holds_a_merge_back(config_file: Path, run: Run, tmp_p
     """A check ``merge.requiredChecks`` names keeps the first pull request open; ``envbot status`` weighs it (reading
     only) and says why, in the table and in ``--json``; once the check passes the next run merges."""
     document = yaml.safe_load(config_file.read_text())
-    config_file.write_text(yaml.safe_dump({**document, "merge": {"requiredChecks": ["ci/plan"]}}))
+    merge = {"requiredChecks": ["ci/plan"]}
+    config_file.write_text(
+        yaml.safe_dump({**document, "merge": merge, "timeouts": {"wait": "3s", "pollInterval": "1s"}})
+    )
     code, out, _ = run("provision", str(SEED), "--config", str(config_file))
     assert code == 0 and "Creating" in out
     missing = 'required check "ci/plan" has not reported yet (required by envbot.yaml merge.requiredChecks)'
