@@ -15,7 +15,7 @@ from bot import yamldoc
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
 from bot.environment.model import Origin, OriginKind
-from bot.environment.record import Intent as RecordIntent
+from bot.environment.record import RecordedIntent
 from bot.errors import EnvironmentSpecError, UserError
 from bot.events.commands import Ignore, Reply, reply
 from bot.events.intents import (
@@ -290,7 +290,7 @@ class EventHandler:
         observation = self.reconciler.observe(name, request)
         record = observation.record
         if destroying_by is not None and record is not None and record.deletion is None:
-            deletion = RecordIntent(requested_at=observation.now, requested_by=destroying_by)
+            deletion = RecordedIntent(requested_at=observation.now, requested_by=destroying_by)
             observation = dataclasses.replace(observation, record=dataclasses.replace(record, deletion=deletion))
         return decide(observation, self.reconciler.settings, self.reconciler.policy)
 

@@ -226,7 +226,7 @@ def _load_outputs(path: Path | None) -> dict[str, Any]:
 
 def _check_outputs(outputs: dict[str, Any], catalogs: CatalogSet, path: Path | None) -> None:
     """Every catalog and output an outputs file names must exist: a typo would otherwise render as "pending"."""
-    from bot.environment.bind import _suggest as did_you_mean
+    from bot.names import did_you_mean
 
     problems: list[str] = []
     for catalog_name, values in outputs.items():
@@ -378,7 +378,7 @@ def _reconciler(config_file: Path, *, writes: bool = True) -> tuple[Config, Reco
 
 def _print_passes(reconciler: Reconciler, config: Config, name: str, request: Any, wait: bool) -> None:
     """Reconcile ``name`` (showing live progress while it waits), print its status, and fail as it ended."""
-    from bot.cluster.verdicts import format_duration
+    from bot.durations import format_duration
     from bot.report.progress import Timeline
     from bot.report.status import status_row, status_table
 

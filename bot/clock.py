@@ -1,4 +1,4 @@
-"""How envbot tells and spends time: a clock and a sleep, handed in so that tests move time themselves."""
+"""How envbot tells, writes and spends time: a clock, the one timestamp format, a sleep tests can replace."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ Sleep = Callable[[float], None]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def utc_timestamp(when: dt.datetime) -> str:
+    """``2025-06-01T12:00:00Z``: the instant in UTC, whole seconds (rounded down), as records and APIs write it."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import yamldoc
-from bot.environment.spec import parse_ttl
+from bot.cluster.verdicts import DEFAULT_POLICY
+from bot.durations import parse_duration
 from bot.errors import UserError
 from bot.events.intents import EventsConfig, parse_events_config
 from bot.reconcile.gate import DEFAULT_SETTLE, MergePolicy, NativeMerge
@@ -55,10 +56,10 @@ class ClusterConfig:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Time limits for the verdicts and for waiting commands."""
+    """Time limits for the verdicts (their defaults are ``VerdictPolicy``'s) and for waiting commands."""
 
-    failure_grace: dt.timedelta = dt.timedelta(minutes=10)
-    stuck_deleting_after: dt.timedelta = dt.timedelta(minutes=30)
+    failure_grace: dt.timedelta = DEFAULT_POLICY.failure_grace
+    stuck_deleting_after: dt.timedelta = DEFAULT_POLICY.stuck_deleting_after
     wait: dt.timedelta = dt.timedelta(minutes=60)
     poll_interval: dt.timedelta = dt.timedelta(seconds=10)
 
@@ -126,13 +127,11 @@ def _check(document: Any, schema: dict[str, Any], where: str, problems: list[str
 def _duration(text: str | None, default: dt.timedelta, where: str, problems: list[str]) -> dt.timedelta:
     if text is None:
         return default
-    if text.endswith("s") and text[:-1].isdigit():
-        return dt.timedelta(seconds=int(text[:-1]))
-    seconds = parse_ttl(text)
-    if not seconds:
+    duration = parse_duration(text)
+    if duration is None:
         problems.append(f"{where}: {text!r} is not a duration such as 30s, 10m or 2h")
         return default
-    return dt.timedelta(seconds=seconds)
+    return duration
 
 
 def _merge_policy(merge: dict[str, Any], source: str, problems: list[str]) -> MergePolicy:

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from bot.catalog.model import CatalogSet
-from bot.clock import Clock
+from bot.clock import Clock, utc_timestamp
 from bot.cluster.model import ENVIRONMENT_LABEL, KNOWN_KINDS, Kind, ObservedObject, kind_of
 from bot.cluster.static import StaticCluster
 from bot.environment.model import CATALOG_LABEL
@@ -56,10 +56,6 @@ _FAST_SEGMENT = re.compile(r"path\[(\d+)\]")
 
 Key = tuple[str, str, str]
 """An object's kind, namespace ("" when cluster-scoped) and name."""
-
-
-def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _key(document: Mapping[str, Any]) -> Key:
@@ -437,7 +433,7 @@ class SimulatedCluster:
             stale = []
         elif stale and prunes:
             message = "Skipping sync attempt: auto-sync will wipe out all resources"
-            conditions.append({"type": "SyncError", "message": message, "lastTransitionTime": _timestamp(now)})
+            conditions.append({"type": "SyncError", "message": message, "lastTransitionTime": utc_timestamp(now)})
         resources = [_resource_entry(d, self._is_applied(d)) for d in documents]
         resources += [{**_resource_entry(self._tracked[k].last, False), "requiresPruning": True} for k in stale]
         in_sync = all(entry["status"] == "Synced" for entry in resources) and not stale
@@ -469,12 +465,12 @@ class SimulatedCluster:
         document = tracked.last
         metadata = dict(document["metadata"])
         metadata["generation"] = tracked.generation
-        metadata["creationTimestamp"] = _timestamp(tracked.created)
+        metadata["creationTimestamp"] = utc_timestamp(tracked.created)
         metadata["ownerReferences"] = [
             {"apiVersion": "argoproj.io/v1alpha1", "kind": APPLICATION_SET, "name": tracked.generated_by}
         ]
         if tracked.removed is not None:
-            metadata["deletionTimestamp"] = _timestamp(tracked.removed)
+            metadata["deletionTimestamp"] = utc_timestamp(tracked.removed)
         resources = []
         for entry in tracked.status.get("resources", []):
             entry = dict(entry)
@@ -507,9 +503,9 @@ class SimulatedCluster:
         document = tracked.last
         metadata = dict(document["metadata"])
         metadata["generation"] = tracked.generation
-        metadata["creationTimestamp"] = _timestamp(tracked.created)
+        metadata["creationTimestamp"] = utc_timestamp(tracked.created)
         if tracked.removed is not None:
-            metadata["deletionTimestamp"] = _timestamp(tracked.removed)
+            metadata["deletionTimestamp"] = utc_timestamp(tracked.removed)
         raw = {**document, "metadata": metadata}
         if document["kind"] == "Workspace":
             metadata["finalizers"] = [TERRAFORM_FINALIZER]
@@ -522,19 +518,19 @@ class SimulatedCluster:
     def _workspace_status(self, document: Mapping[str, Any], tracked: _Tracked, now: dt.datetime) -> dict[str, Any]:
         ready = now - tracked.changed >= self.workspace_delay
         synced = {"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": ""}
-        synced["lastTransitionTime"] = _timestamp(tracked.changed)
+        synced["lastTransitionTime"] = utc_timestamp(tracked.changed)
         error = self.fail_workspaces.get(document["metadata"]["name"])
         if error is not None:
             failing = {**synced, "status": "False", "reason": "ReconcileError", "message": error}
             creating = {"type": "Ready", "status": "False", "reason": "Creating"}
             return {
-                "conditions": [failing, {**creating, "lastTransitionTime": _timestamp(tracked.changed)}],
+                "conditions": [failing, {**creating, "lastTransitionTime": utc_timestamp(tracked.changed)}],
                 "observedGeneration": tracked.generation,
             }
         if not ready:
             condition = {"type": "Ready", "status": "False", "reason": "Creating"}
             return {
-                "conditions": [synced, {**condition, "lastTransitionTime": _timestamp(tracked.changed)}],
+                "conditions": [synced, {**condition, "lastTransitionTime": utc_timestamp(tracked.changed)}],
                 "observedGeneration": tracked.generation,
             }
         catalog = self.catalogs.get(document["metadata"].get("labels", {}).get(CATALOG_LABEL, ""))
@@ -550,7 +546,7 @@ class SimulatedCluster:
         return {
             "conditions": [
                 synced,
-                {**available, "lastTransitionTime": _timestamp(tracked.changed + self.workspace_delay)},
+                {**available, "lastTransitionTime": utc_timestamp(tracked.changed + self.workspace_delay)},
             ],
             "observedGeneration": tracked.generation,
             "atProvider": {"outputs": outputs},
@@ -560,18 +556,15 @@ class SimulatedCluster:
         if now - tracked.changed < self.application_delay:
             return {
                 "sync": {"status": "OutOfSync"},
-                "health": {"status": "Progressing", "lastTransitionTime": _timestamp(tracked.changed)},
+                "health": {"status": "Progressing", "lastTransitionTime": utc_timestamp(tracked.changed)},
             }
-        healthy_at = _timestamp(tracked.changed + self.application_delay)
+        healthy_at = utc_timestamp(tracked.changed + self.application_delay)
         return {"sync": {"status": "Synced"}, "health": {"status": "Healthy", "lastTransitionTime": healthy_at}}
 
     # -- the Cluster protocol ------------------------------------------------------------------------------
 
     def _view(self) -> StaticCluster:
         return StaticCluster.from_documents(self._sync(), KNOWN_KINDS)
-
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        return self._view().get(kind, name, namespace)
 
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None

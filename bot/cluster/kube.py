@@ -162,32 +162,6 @@ class KubeCluster:
 
     # -- the Cluster protocol ------------------------------------------------------------------------------
 
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        if kind.namespaced and not namespace:
-            raise ValueError(f"{kind.resource} is namespaced: get() needs a namespace")
-        if not kind.namespaced:
-            namespace = None
-        what = f"get {kind.resource} {name!r} {_scope(kind, namespace)}"
-
-        def call() -> Any:
-            if namespace:
-                return self._api.get_namespaced_custom_object(
-                    kind.group,
-                    kind.version,
-                    namespace,
-                    kind.plural,
-                    name,
-                    _request_timeout=self.request_timeout,
-                )
-            return self._api.get_cluster_custom_object(
-                kind.group, kind.version, kind.plural, name, _request_timeout=self.request_timeout
-            )
-
-        raw = self._call("get", kind, namespace, what, call, missing_ok=True)
-        if raw is None:
-            return None
-        return observe_raw(raw, kind)
-
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None
     ) -> tuple[ObservedObject, ...]:
@@ -246,7 +220,6 @@ class KubeCluster:
         what: str,
         call: Callable[[], Any],
         *,
-        missing_ok: bool = False,
         paging: bool = False,
     ) -> Any:
         from kubernetes.client.exceptions import ApiException
@@ -256,8 +229,6 @@ class KubeCluster:
         try:
             result = call()
         except ApiException as exc:
-            if exc.status == 404 and missing_ok:
-                return None
             if exc.status == 410 and paging:
                 raise _ContinueExpiredError from None
             raise self._api_error(exc.status or 0, exc.reason, exc.body, verb, kind, namespace, what) from None

@@ -36,7 +36,7 @@ def output_type(value: JsonValue) -> OutputType:
 
 
 @dataclass(frozen=True)
-class Output:
+class ObservedOutput:
     """One non-sensitive Terraform output, as provider-terraform put it in ``status.atProvider.outputs``."""
 
     name: str
@@ -48,7 +48,7 @@ class Output:
 
 
 @dataclass(frozen=True)
-class SecretRef:
+class ConnectionSecretRef:
     """Where the Workspace writes its connection Secret (all outputs, sensitive ones included). Never read."""
 
     name: str
@@ -64,8 +64,8 @@ class WorkspaceOutputs:
     """The outputs apps may use: values for non-sensitive ones, the Secret's name for the rest."""
 
     workspace: ObjectRef
-    outputs: Mapping[str, Output] = field(hash=False)
-    connection_secret: SecretRef | None = None
+    outputs: Mapping[str, ObservedOutput] = field(hash=False)
+    connection_secret: ConnectionSecretRef | None = None
     sensitive: tuple[str, ...] = ()
     """Outputs the catalog declares sensitive: their values are never taken, even if the status shows them."""
 
@@ -90,7 +90,7 @@ class WorkspaceOutputs:
         return self.outputs[name].value
 
 
-def connection_secret(workspace: ObservedObject) -> SecretRef | None:
+def connection_secret(workspace: ObservedObject) -> ConnectionSecretRef | None:
     """``spec.writeConnectionSecretToRef``; a namespaced Workspace's Secret lives in its own namespace."""
     ref = workspace.spec.get("writeConnectionSecretToRef")
     if not isinstance(ref, Mapping) or not isinstance(ref.get("name"), str) or not ref.get("name"):
@@ -98,7 +98,7 @@ def connection_secret(workspace: ObservedObject) -> SecretRef | None:
     namespace = ref.get("namespace")
     if workspace.api_version == NAMESPACED_WORKSPACE.api_version or not isinstance(namespace, str):
         namespace = workspace.namespace or ""
-    return SecretRef(name=str(ref["name"]), namespace=namespace)
+    return ConnectionSecretRef(name=str(ref["name"]), namespace=namespace)
 
 
 def workspace_outputs(workspace: ObservedObject, sensitive: Iterable[str] = ()) -> WorkspaceOutputs:
@@ -107,7 +107,7 @@ def workspace_outputs(workspace: ObservedObject, sensitive: Iterable[str] = ()) 
     at_provider = (workspace.status or {}).get("atProvider")
     raw = at_provider.get("outputs") if isinstance(at_provider, Mapping) else None
     values = raw if isinstance(raw, Mapping) else {}
-    outputs = {name: Output(name, value) for name, value in sorted(values.items()) if name not in hidden}
+    outputs = {name: ObservedOutput(name, value) for name, value in sorted(values.items()) if name not in hidden}
     return WorkspaceOutputs(
         workspace=workspace.ref,
         outputs=MappingProxyType(outputs),

@@ -1,4 +1,4 @@
-"""The ``Cluster`` seam: get one object, or list one kind by label selector."""
+"""The ``Cluster`` seam: list one kind by label selector."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from bot.cluster.model import ENVIRONMENT_LABEL, Kind, ObservedObject
 @runtime_checkable
 class Cluster(Protocol):
     """Read-only view of the objects envbot watches; implementations raise only ``EnvbotError`` subclasses."""
-
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        """One object by name (``namespace`` for namespaced kinds), or ``None`` when it does not exist."""
-        ...
 
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None

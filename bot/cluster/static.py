@@ -114,13 +114,6 @@ class StaticCluster:
             self._objects = self._source.refresh()
         return self._objects
 
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        self.api_calls[f"get {kind.resource}"] += 1
-        for obj in self.objects:
-            if obj.is_kind(kind) and obj.name == name and (not kind.namespaced or obj.namespace == namespace):
-                return obj
-        return None
-
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None
     ) -> tuple[ObservedObject, ...]:

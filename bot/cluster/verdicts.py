@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.cluster.model import Condition, JsonValue, ObjectRef, ObservedObject, parse_time
+from bot.durations import format_duration
 
 
-class Outcome(StrEnum):
+class VerdictOutcome(StrEnum):
     """What a verdict means for the gate: go, wait, a person must resume it, or a person must fix it."""
 
     DONE = "done"
@@ -55,18 +56,18 @@ class ApplicationState(StrEnum):
 
 State = WorkspaceState | ApplicationState
 
-_OUTCOMES: Mapping[State, Outcome] = {
-    WorkspaceState.AVAILABLE: Outcome.DONE,
-    WorkspaceState.FAILED: Outcome.FAILED,
-    WorkspaceState.STUCK_DELETING: Outcome.FAILED,
-    WorkspaceState.PAUSED: Outcome.HELD,
-    ApplicationState.HEALTHY: Outcome.DONE,
-    ApplicationState.DEGRADED: Outcome.FAILED,
-    ApplicationState.SYNC_FAILED: Outcome.FAILED,
-    ApplicationState.SYNC_ERROR: Outcome.FAILED,
-    ApplicationState.FAILED: Outcome.FAILED,
-    ApplicationState.STUCK_DELETING: Outcome.FAILED,
-    ApplicationState.SUSPENDED: Outcome.HELD,
+_OUTCOMES: Mapping[State, VerdictOutcome] = {
+    WorkspaceState.AVAILABLE: VerdictOutcome.DONE,
+    WorkspaceState.FAILED: VerdictOutcome.FAILED,
+    WorkspaceState.STUCK_DELETING: VerdictOutcome.FAILED,
+    WorkspaceState.PAUSED: VerdictOutcome.HELD,
+    ApplicationState.HEALTHY: VerdictOutcome.DONE,
+    ApplicationState.DEGRADED: VerdictOutcome.FAILED,
+    ApplicationState.SYNC_FAILED: VerdictOutcome.FAILED,
+    ApplicationState.SYNC_ERROR: VerdictOutcome.FAILED,
+    ApplicationState.FAILED: VerdictOutcome.FAILED,
+    ApplicationState.STUCK_DELETING: VerdictOutcome.FAILED,
+    ApplicationState.SUSPENDED: VerdictOutcome.HELD,
 }
 """Every state not listed here is ``WAITING`` (including ``Failing``: a failure still inside its grace)."""
 
@@ -97,34 +98,19 @@ class Verdict:
     finalizers: tuple[str, ...] = ()
 
     @property
-    def outcome(self) -> Outcome:
-        return _OUTCOMES.get(self.state, Outcome.WAITING)
+    def outcome(self) -> VerdictOutcome:
+        return _OUTCOMES.get(self.state, VerdictOutcome.WAITING)
 
     @property
     def done(self) -> bool:
-        return self.outcome is Outcome.DONE
+        return self.outcome is VerdictOutcome.DONE
 
     @property
     def failed(self) -> bool:
-        return self.outcome is Outcome.FAILED
+        return self.outcome is VerdictOutcome.FAILED
 
     def __str__(self) -> str:
         return f"{self.object}: {self.reason}"
-
-
-def format_duration(delta: dt.timedelta) -> str:
-    """``45s``, ``12m``, ``2h05m``, ``3d4h``: short enough for a PR comment table."""
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m" if not seconds or minutes >= 10 else f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h"
 
 
 def _elapsed(now: dt.datetime, since: dt.datetime | None) -> dt.timedelta:
@@ -548,7 +534,7 @@ def deletion_verdict(obj: ObservedObject, now: dt.datetime, policy: VerdictPolic
 
 # -- environment rollups -----------------------------------------------------------------------------------
 
-_PRIORITY = {Outcome.FAILED: 0, Outcome.HELD: 1, Outcome.WAITING: 2, Outcome.DONE: 3}
+_PRIORITY = {VerdictOutcome.FAILED: 0, VerdictOutcome.HELD: 1, VerdictOutcome.WAITING: 2, VerdictOutcome.DONE: 3}
 
 
 @dataclass(frozen=True)
@@ -567,22 +553,22 @@ class Rollup:
     """A cleanup rollup: every listed object is one still to be deleted."""
 
     @property
-    def outcome(self) -> Outcome:
+    def outcome(self) -> VerdictOutcome:
         outcomes = {v.outcome for v in self.verdicts}
-        for outcome in (Outcome.FAILED, Outcome.HELD):
+        for outcome in (VerdictOutcome.FAILED, VerdictOutcome.HELD):
             if outcome in outcomes:
                 return outcome
-        if self.missing or Outcome.WAITING in outcomes:
-            return Outcome.WAITING
-        return Outcome.DONE
+        if self.missing or VerdictOutcome.WAITING in outcomes:
+            return VerdictOutcome.WAITING
+        return VerdictOutcome.DONE
 
     @property
     def done(self) -> bool:
-        return self.outcome is Outcome.DONE
+        return self.outcome is VerdictOutcome.DONE
 
     @property
     def failed(self) -> bool:
-        return self.outcome is Outcome.FAILED
+        return self.outcome is VerdictOutcome.FAILED
 
     @property
     def blocking(self) -> Verdict | None:
@@ -600,10 +586,10 @@ class Rollup:
                 return f"all {plural} deleted"
             left = len(self.verdicts)
             head = f"{left} {plural if left != 1 else self.kind} left"
-            verb = "" if blocking.outcome is not Outcome.WAITING else "waiting on "
+            verb = "" if blocking.outcome is not VerdictOutcome.WAITING else "waiting on "
             return f"{head}; {verb}{blocking}"
         missing = f"{len(self.missing)} missing ({', '.join(self.missing)})" if self.missing else ""
-        if blocking is not None and blocking.outcome is not Outcome.WAITING:
+        if blocking is not None and blocking.outcome is not VerdictOutcome.WAITING:
             return str(blocking)
         if blocking is None and not missing:
             count = len(self.verdicts)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +17,7 @@ from bot.environment.model import (
 )
 from bot.environment.spec import check_secret_fields, parse_value
 from bot.errors import EnvironmentSpecError
+from bot.names import did_you_mean
 
 
 @dataclass(frozen=True, order=True)
@@ -37,11 +36,6 @@ class Problem:
         if self.parameter is not None:
             parts.append(f"parameter {self.parameter}")
         return ": ".join([*parts, self.message])
-
-
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def bind_environment(environment: Environment, catalogs: CatalogSet) -> BoundEnvironment:
@@ -66,7 +60,7 @@ def check_environment(environment: Environment, catalogs: CatalogSet) -> tuple[l
                     environment.name,
                     request.name,
                     None,
-                    f"no such catalog in the catalogs folder{_suggest(request.name, catalogs.names())}"
+                    f"no such catalog in the catalogs folder{did_you_mean(request.name, catalogs.names())}"
                     f" (known: {known})",
                 )
             )
@@ -106,7 +100,7 @@ def _bind_catalog(
             known = ", ".join(catalog.parameters) or "none"
             add(
                 name,
-                f"the catalog has no such parameter{_suggest(name, catalog.parameters)} (known: {known})",
+                f"the catalog has no such parameter{did_you_mean(name, catalog.parameters)} (known: {known})",
             )
             continue
         try:
@@ -207,7 +201,7 @@ def _check_output_ref(ref: OutputRef, catalogs: CatalogSet, requested: set[str],
         add(
             name,
             f"fromOutput {ref}: catalog {ref.catalog} declares no output {ref.output}"
-            f"{_suggest(ref.output, target.outputs)} (outputs: {known})",
+            f"{did_you_mean(ref.output, target.outputs)} (outputs: {known})",
         )
         return None
     if output.sensitive:

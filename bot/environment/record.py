@@ -11,6 +11,7 @@ from typing import Any
 
 from bot import yamldoc
 from bot.catalog.model import API_VERSION
+from bot.clock import utc_timestamp
 from bot.environment.model import BoundEnvironment, Environment
 from bot.environment.spec import environment_from_document, environment_to_document
 from bot.errors import EnvironmentSpecError
@@ -19,7 +20,7 @@ RECORD_KIND = "EnvironmentRecord"
 
 
 @dataclass(frozen=True)
-class Intent:
+class RecordedIntent:
     """An explicit request a person made (destroy, retry), with who and when; written once, never rewritten."""
 
     requested_at: dt.datetime
@@ -33,13 +34,13 @@ class Record:
 
     environment: Environment
     catalog_digests: Mapping[str, str]
-    deletion: Intent | None = None
-    retry: Intent | None = None
+    deletion: RecordedIntent | None = None
+    retry: RecordedIntent | None = None
 
 
-def _intent_document(intent: Intent, with_count: bool) -> dict[str, Any]:
+def _intent_document(intent: RecordedIntent, with_count: bool) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "requestedAt": intent.requested_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "requestedAt": utc_timestamp(intent.requested_at),
         "requestedBy": intent.requested_by,
     }
     if with_count:
@@ -48,7 +49,7 @@ def _intent_document(intent: Intent, with_count: bool) -> dict[str, Any]:
 
 
 def record_document(
-    bound: BoundEnvironment, *, deletion: Intent | None = None, retry: Intent | None = None
+    bound: BoundEnvironment, *, deletion: RecordedIntent | None = None, retry: RecordedIntent | None = None
 ) -> dict[str, Any]:
     """The record: the request as given, which catalog versions it was rendered from, and pending intents."""
     document: dict[str, Any] = {
@@ -67,11 +68,13 @@ def record_document(
     return document
 
 
-def record_text(bound: BoundEnvironment, *, deletion: Intent | None = None, retry: Intent | None = None) -> str:
+def record_text(
+    bound: BoundEnvironment, *, deletion: RecordedIntent | None = None, retry: RecordedIntent | None = None
+) -> str:
     return yamldoc.dump_document(record_document(bound, deletion=deletion, retry=retry))
 
 
-def _intent(value: Any, source: str, field: str) -> Intent | None:
+def _intent(value: Any, source: str, field: str) -> RecordedIntent | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -83,7 +86,7 @@ def _intent(value: Any, source: str, field: str) -> Intent | None:
     count = value.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise EnvironmentSpecError(f"{source}: {field}.count: must be a positive integer")
-    return Intent(requested_at=requested_at, requested_by=str(value.get("requestedBy", "")), count=count)
+    return RecordedIntent(requested_at=requested_at, requested_by=str(value.get("requestedBy", "")), count=count)
 
 
 @functools.lru_cache(maxsize=1024)

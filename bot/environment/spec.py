@@ -8,6 +8,7 @@ from typing import Any
 from bot import yamldoc
 from bot.catalog.model import API_VERSION
 from bot.catalog.values import describe_type, show
+from bot.durations import parse_ttl
 from bot.environment.model import (
     CatalogRequest,
     Environment,
@@ -19,7 +20,7 @@ from bot.environment.model import (
     SecretRequest,
 )
 from bot.errors import EnvironmentSpecError
-from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
+from bot.names import MAX_LABEL_LENGTH, is_dns1123_label, is_repository
 
 _TOP_KEYS = frozenset(
     {
@@ -39,10 +40,7 @@ _TOP_KEYS = frozenset(
 _CATALOG_KEYS = frozenset({"name", "parameters"})
 _ORIGIN_KEYS = frozenset({"kind", "repository", "branch", "pullRequest"})
 _SECRET_KEYS = frozenset({"backend", "path", "key", "env"})
-_TTL = re.compile(r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?\Z")
-_TTL_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60}
 _CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_DESCRIPTION = 1000
@@ -56,14 +54,6 @@ def _label_problem(value: object) -> str:
         f"{show(value)} is not a DNS-1123 label (lowercase letters, digits and '-', "
         "starting and ending with a letter or digit)"
     )
-
-
-def parse_ttl(text: str) -> int | None:
-    """``72h`` → 259200; ``1d12h`` → 129600; None when the text is not a duration."""
-    match = _TTL.match(text)
-    if not text or match is None:
-        return None
-    return sum(int(amount) * _TTL_UNITS[unit] for unit, amount in match.groupdict().items() if amount)
 
 
 def parse_value(value: Any) -> Any:
@@ -203,7 +193,7 @@ def _origin(value: Any, add: Any) -> Origin:
         add("origin.kind", f"must be branch, pullRequest or manual, got {show(value.get('kind'))}")
         return Origin()
     repository = value.get("repository")
-    if repository is not None and (not isinstance(repository, str) or not _REPOSITORY.match(repository)):
+    if repository is not None and not is_repository(repository):
         add("origin.repository", f"{show(repository)} is not an owner/name repository")
     branch = value.get("branch")
     if branch is not None and (not isinstance(branch, str) or not branch or "\n" in branch or ".." in branch):

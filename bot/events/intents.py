@@ -29,11 +29,10 @@ from bot.events.payloads import (
 )
 from bot.events.text import quote
 from bot.forge.model import Permission, PullRequestState
-from bot.names import is_dns1123_label
+from bot.names import is_dns1123_label, is_repository
 
 DEFAULT_PROVISION_LABEL: Final = "envbot:provision"
 MAX_LABEL_LENGTH: Final = 50
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", re.ASCII)
 _COMMAND_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}", re.ASCII)
 DISPATCH_ACTIONS: Final = ("provision", "destroy", "reconcile", "sweep")
 
@@ -120,7 +119,7 @@ def parse_events_config(document: Any, source: str, where: str = "events") -> Ev
         if key not in _CONFIG_KEYS:
             add(str(key), f"unknown key (known: {', '.join(sorted(_CONFIG_KEYS))})")
     repository = document.get("repository")
-    if repository is not None and (not isinstance(repository, str) or not _REPOSITORY.fullmatch(repository)):
+    if repository is not None and not is_repository(repository):
         add("repository", "must be a GitHub owner/name")
         repository = None
     rules: list[BranchRule] = []
@@ -227,10 +226,6 @@ class Reconcile:
     required: Permission | None = None
     pr_number: int | None = None
     trigger: str = ""
-
-    @property
-    def everything(self) -> bool:
-        return self.names is None
 
 
 @dataclass(frozen=True)

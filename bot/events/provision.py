@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -14,6 +13,7 @@ from bot.errors import EnvironmentSpecError
 from bot.events.commands import Reply, Setting, ValueProblem, coerce_value, reply
 from bot.events.intents import Provision
 from bot.events.text import quote
+from bot.names import did_you_mean
 
 MAX_PROBLEMS_SHOWN: Final = 5
 
@@ -29,11 +29,6 @@ def _origin_document(origin: Origin) -> dict[str, Any]:
     return document
 
 
-def _suggest(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _targets(setting: Setting, chosen: list[str], catalogs: CatalogSet, problems: list[str]) -> Catalog | None:
     """The one catalog of the environment ``setting`` applies to, or None with the reason added to problems."""
     if setting.catalog is not None:
@@ -47,7 +42,7 @@ def _targets(setting: Setting, chosen: list[str], catalogs: CatalogSet, problems
         if catalog is not None and setting.name not in catalog.parameters:
             problems.append(
                 f"{quote(str(setting))}: catalog {catalog.name} has no parameter {setting.name}"
-                f"{_suggest(setting.name, list(catalog.parameters))}"
+                f"{did_you_mean(setting.name, list(catalog.parameters))}"
             )
             return None
         return catalog
@@ -56,7 +51,7 @@ def _targets(setting: Setting, chosen: list[str], catalogs: CatalogSet, problems
         everything = sorted({p for n in chosen if (c := catalogs.get(n)) is not None for p in c.parameters})
         problems.append(
             f"{quote(str(setting))}: no catalog of this environment has a parameter {setting.name}"
-            f"{_suggest(setting.name, everything)}"
+            f"{did_you_mean(setting.name, everything)}"
         )
         return None
     if len(having) > 1:
@@ -101,7 +96,7 @@ def build_environment(
         for name in chosen:
             if name not in by_name and catalogs.get(name) is None:
                 problems.append(
-                    f"there is no catalog {name}{_suggest(name, list(catalogs.names()))}"
+                    f"there is no catalog {name}{did_you_mean(name, list(catalogs.names()))}"
                     f" (known: {', '.join(catalogs.names()) or 'none'})"
                 )
     else:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubException
 
+from bot.clock import utc_timestamp
 from bot.errors import EnvbotError
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
@@ -768,7 +769,7 @@ class GitHubForge:
     def _comments(self, number: int, since: dt.datetime | None = None) -> list[dict[str, Any]]:
         """The pull request's comments (with ``since``: those updated since, which includes every one created since)."""
         found: list[dict[str, Any]] = []
-        window = {} if since is None else {"since": _iso(since)}
+        window = {} if since is None else {"since": utc_timestamp(since)}
         for page in range(1, _MAX_PAGES + 1):
             status, batch = self._call(
                 "GET", f"/issues/{number}/comments", params={**window, "per_page": _PAGE, "page": page}, allow=(404,)
@@ -925,8 +926,3 @@ def _comment(data: dict[str, Any], *, changed: bool = True) -> Comment:
         created_at=created_at(data),
         changed=changed,
     )
-
-
-def _iso(when: dt.datetime) -> str:
-    """An instant as GitHub's query parameters take it (UTC, whole seconds, rounded down)."""
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

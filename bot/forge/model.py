@@ -53,11 +53,6 @@ class FileChange:
         """A change that removes ``path`` (ignored when the file does not exist)."""
         return cls(path, None)
 
-    @property
-    def is_deletion(self) -> bool:
-        """True when this change removes the file."""
-        return self.content is None
-
 
 @dataclass(frozen=True)
 class CommitResult:

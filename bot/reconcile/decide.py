@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from bot import yamldoc
+from bot.clock import utc_timestamp
 from bot.cluster.model import ObservedObject, thaw
 from bot.cluster.outputs import workspace_outputs
 from bot.cluster.verdicts import (
@@ -28,7 +29,7 @@ from bot.cluster.verdicts import (
     workspace_verdict,
 )
 from bot.environment.model import CATALOG_LABEL, SPEC_HASH_ANNOTATION, BoundEnvironment
-from bot.environment.record import Intent
+from bot.environment.record import RecordedIntent
 from bot.environment.spec import environment_to_document
 from bot.reconcile.model import (
     INFRASTRUCTURE_GATE,
@@ -236,7 +237,7 @@ _RENDER_MEMO_SIZE = 256
 
 
 def _rendered(
-    bound: BoundEnvironment, outputs: Mapping[str, Any], settings: RenderSettings, retry: Intent | None
+    bound: BoundEnvironment, outputs: Mapping[str, Any], settings: RenderSettings, retry: RecordedIntent | None
 ) -> RenderResult:
     """``render_environment``, remembered for the last few inputs: a run decides many times on the same ones.
 
@@ -262,7 +263,7 @@ def _rendered(
     return result
 
 
-def _retrying(retry: Intent | None, rollup: Rollup, now: dt.datetime, policy: VerdictPolicy) -> bool:
+def _retrying(retry: RecordedIntent | None, rollup: Rollup, now: dt.datetime, policy: VerdictPolicy) -> bool:
     """A failure that a person asked to retry counts as waiting for one more grace period."""
     return retry is not None and rollup.failed and now - retry.requested_at < policy.failure_grace
 
@@ -510,11 +511,11 @@ def _decide_leftovers(obs: Observation, policy: VerdictPolicy) -> Decision:
 # -- intents ---------------------------------------------------------------------------------------------------
 
 
-def mark_record(record_text: str, field: str, intent: Intent, *, with_count: bool = False) -> str:
+def mark_record(record_text: str, field: str, intent: RecordedIntent, *, with_count: bool = False) -> str:
     """The record with one intent (``deletion`` or ``retry``) set; the rest of the record is kept as it is."""
     document = yamldoc.load_one(record_text)
     entry: dict[str, Any] = {
-        "requestedAt": intent.requested_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "requestedAt": utc_timestamp(intent.requested_at),
         "requestedBy": intent.requested_by,
     }
     if with_count:
@@ -523,7 +524,9 @@ def mark_record(record_text: str, field: str, intent: Intent, *, with_count: boo
     return yamldoc.dump_document(document)
 
 
-def deletion_proposal(obs: Observation, intent: Intent, settings: RenderSettings | None = None) -> Proposal | None:
+def deletion_proposal(
+    obs: Observation, intent: RecordedIntent, settings: RenderSettings | None = None
+) -> Proposal | None:
     """The pull request that records a destroy request; None when the record already carries one."""
     settings = settings or RenderSettings()
     record_path = settings.layout.record_path(obs.name)
@@ -546,7 +549,7 @@ def retry_proposal(
     if obs.bound is None or obs.record is None:
         return None
     previous = obs.record.retry.count if obs.record.retry else 0
-    intent = Intent(requested_at=obs.now, requested_by=requested_by, count=previous + 1)
+    intent = RecordedIntent(requested_at=obs.now, requested_by=requested_by, count=previous + 1)
     record_path = settings.layout.record_path(obs.name)
     if obs.deleting:
         desired = dict(obs.platform_files)

@@ -7,7 +7,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.cluster.verdicts import format_duration
+from bot.durations import format_duration
 from bot.forge.model import CheckRun, CommitStatus, MergeFacts, RepositorySettings, RequiredCheck
 from bot.reconcile.model import INFRASTRUCTURE_GATE
 

@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Config
-from bot.environment.bind import _suggest as did_you_mean
 from bot.errors import PermanentError, UserError
 from bot.forge.protocol import Forge
+from bot.names import did_you_mean
 from bot.reconcile.model import Observation
 from bot.reconcile.runner import Reconciler
 

@@ -16,7 +16,7 @@ from bot.cluster.snapshot import ObservedSnapshot, observe
 from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.bind import check_environment
 from bot.environment.model import Environment, Origin
-from bot.environment.record import Intent, Record, parse_record
+from bot.environment.record import Record, RecordedIntent, parse_record
 from bot.errors import EnvironmentSpecError, UserError
 from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import MergeMethod
@@ -417,7 +417,7 @@ class Reconciler:
                 self._withdraw(Withdrawal(request, f"a destroy was requested by {requested_by}"))
         if observation.record is None:
             return None
-        intent = Intent(requested_at=self.clock(), requested_by=requested_by)
+        intent = RecordedIntent(requested_at=self.clock(), requested_by=requested_by)
         proposal = deletion_proposal(observation, intent, self.settings)
         return self._carry_out(name, proposal) if proposal is not None else None
 

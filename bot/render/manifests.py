@@ -8,7 +8,7 @@ from typing import Any
 from bot.catalog.model import Catalog, ParameterType, TerraformSource
 from bot.catalog.values import show
 from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
-from bot.environment.record import Intent
+from bot.environment.record import RecordedIntent
 from bot.errors import EnvironmentSpecError, TemplateRenderError
 from bot.names import MAX_LABEL_LENGTH, MAX_SUBDOMAIN_LENGTH, is_dns1123_label, is_dns1123_subdomain
 from bot.render.settings import RenderSettings, object_name
@@ -56,12 +56,6 @@ def workspace_name(environment: str, catalog: str) -> str:
 
 def connection_secret_name(environment: str, catalog: str) -> str:
     return object_name(environment, catalog, "connection")
-
-
-def _terraform_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _secret_env(
@@ -225,7 +219,7 @@ def with_argocd_finalizer(application: dict[str, Any]) -> dict[str, Any]:
 RETRY_ANNOTATION = "envbot.io/retry"
 
 
-def stamp_retry(document: dict[str, Any], retry: Intent | None) -> dict[str, Any]:
+def stamp_retry(document: dict[str, Any], retry: RecordedIntent | None) -> dict[str, Any]:
     """Annotate an object with the retry count, so a retry changes its generation and the controller re-runs it."""
     if retry is None:
         return document

@@ -12,7 +12,7 @@ from bot.catalog import konstruct
 from bot.catalog.model import Catalog, CatalogType, ParameterType
 from bot.catalog.values import problem_with_value
 from bot.environment.model import BoundCatalog, BoundEnvironment, Environment, OutputRef, SecretRef
-from bot.environment.record import Intent, record_text
+from bot.environment.record import RecordedIntent, record_text
 from bot.errors import UserError
 from bot.render.manifests import (
     build_workspace,
@@ -79,8 +79,8 @@ def render_environment(
     known_outputs: KnownOutputs | None = None,
     settings: RenderSettings | None = None,
     *,
-    deletion: Intent | None = None,
-    retry: Intent | None = None,
+    deletion: RecordedIntent | None = None,
+    retry: RecordedIntent | None = None,
 ) -> RenderResult:
     """Render both repositories' files. Parts that wait on unknown outputs are left out and reported pending.
 
@@ -211,7 +211,7 @@ def _render_templates(
     values: Mapping[str, Any],
     own_outputs: Mapping[str, Any],
     settings: RenderSettings,
-    retry: Intent | None,
+    retry: RecordedIntent | None,
 ) -> list[RenderedFile]:
     labels = envbot_labels(environment.name, catalog.name)
     params = _template_params(catalog, values)

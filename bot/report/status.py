@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cluster.verdicts import format_duration
+from bot.clock import utc_timestamp
+from bot.durations import format_duration
 from bot.reconcile.act import Outcome
 from bot.reconcile.gate import Blocker
 from bot.reconcile.model import Decision, Phase, Proposal
@@ -67,7 +68,7 @@ class StatusRow:
         return {
             "environment": self.environment,
             "phase": self.phase.value,
-            "since": self.since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if self.since else None,
+            "since": utc_timestamp(self.since) if self.since else None,
             "waitingOn": self.waiting_on,
             "pullRequests": list(self.pull_request_texts),
             "blockers": [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kube_schemas import validate, validate_upstream
 
-from bot.cluster import APPLICATION, ApplicationState, Outcome, VerdictPolicy, application_verdict
+from bot.cluster import APPLICATION, ApplicationState, VerdictOutcome, VerdictPolicy, application_verdict
 from bot.cluster.model import observe_raw
 
 from .cluster_support import NOW, OLD_SHA, ago, app_condition, app_resource, application
@@ -27,28 +27,28 @@ ROWS = [
     pytest.param(
         application("web"),
         ApplicationState.HEALTHY,
-        Outcome.DONE,
+        VerdictOutcome.DONE,
         ["Synced and Healthy at revision 4f2c9d0"],
         id="healthy",
     ),
     pytest.param(
         application("web", status=False),
         ApplicationState.PENDING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["no status", "project exists"],
         id="missing-status",
     ),
     pytest.param(
         application("web", health="Progressing", health_message="Waiting for rollout to finish"),
         ApplicationState.PROGRESSING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["still rolling out", "Waiting for rollout to finish"],
         id="progressing",
     ),
     pytest.param(
         application("web", health="Degraded", health_message='Deployment "web" exceeded its progress deadline'),
         ApplicationState.DEGRADED,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["Degraded", "exceeded its progress deadline", "argocd app get web"],
         id="degraded",
     ),
@@ -63,7 +63,7 @@ ROWS = [
             ],
         ),
         ApplicationState.DEGRADED,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         [
             'Deployment pr-42/web: Deployment "web" exceeded its progress deadline',
             "Job pr-42/migrate: Job has reached the specified backoff limit",
@@ -77,35 +77,35 @@ ROWS = [
             resources=[app_resource("Deployment", "web", "Progressing", "Waiting for rollout to finish")],
         ),
         ApplicationState.PROGRESSING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["Deployment pr-42/web: Waiting for rollout to finish"],
         id="progressing-names-its-resources",
     ),
     pytest.param(
         application("web", sync="OutOfSync", health="Missing", phase=None),
         ApplicationState.MISSING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["do not exist in the destination yet"],
         id="missing",
     ),
     pytest.param(
         application("web", health="Suspended"),
         ApplicationState.SUSPENDED,
-        Outcome.HELD,
+        VerdictOutcome.HELD,
         ["Suspended", "resume it"],
         id="suspended",
     ),
     pytest.param(
         application("web", health="Unknown"),
         ApplicationState.UNKNOWN,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["health Unknown"],
         id="unknown-health",
     ),
     pytest.param(
         application("web", sync="OutOfSync", health="Healthy"),
         ApplicationState.OUT_OF_SYNC,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["OutOfSync with git", "waiting for Argo CD to sync"],
         id="out-of-sync",
     ),
@@ -119,21 +119,21 @@ ROWS = [
             retry_count=5,
         ),
         ApplicationState.SYNC_FAILED,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["the last sync failed at revision 4f2c9d0 after 5 retries", APPLY_FAILED],
         id="operation-failed",
     ),
     pytest.param(
         application("web", sync="Unknown", health="Healthy", phase="Error", op_message=COMPARISON_ERROR),
         ApplicationState.SYNC_ERROR,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["the last sync hit an error", "app path does not exist"],
         id="operation-error",
     ),
     pytest.param(
         application("web", phase="Failed", op_message="one or more synchronization tasks completed unsuccessfully"),
         ApplicationState.SYNC_FAILED,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["synchronization tasks completed unsuccessfully"],
         id="operation-failed-although-synced-and-healthy",  # e.g. a PostSync hook (a migration Job) failed
     ),
@@ -142,7 +142,7 @@ ROWS = [
             "web", sync="OutOfSync", health="Healthy", phase="Failed", op_message=APPLY_FAILED, op_revision=OLD_SHA
         ),
         ApplicationState.OUT_OF_SYNC,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["OutOfSync"],
         id="failure-of-an-older-revision-is-not-current",
     ),
@@ -151,7 +151,7 @@ ROWS = [
             "web", sync="OutOfSync", health="Progressing", phase="Running", op_message="waiting for healthy state"
         ),
         ApplicationState.SYNCING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["a sync is running for 3m", "waiting for healthy state"],
         id="operation-running",
     ),
@@ -164,7 +164,7 @@ ROWS = [
             conditions=[app_condition("ComparisonError", COMPARISON_ERROR, at=ago(minutes=2))],
         ),
         ApplicationState.FAILING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["ComparisonError for 2m", "Failed after 10m", "app path does not exist"],
         id="error-condition-within-grace",
     ),
@@ -177,7 +177,7 @@ ROWS = [
             conditions=[app_condition("ComparisonError", COMPARISON_ERROR, at=ago(minutes=45))],
         ),
         ApplicationState.FAILED,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["ComparisonError for 45m", "past the 10m grace period"],
         id="error-condition-past-grace",
     ),
@@ -187,21 +187,21 @@ ROWS = [
             conditions=[app_condition("SharedResourceWarning", "ConfigMap/x is part of applications a and b")],
         ),
         ApplicationState.HEALTHY,
-        Outcome.DONE,
+        VerdictOutcome.DONE,
         ["Synced and Healthy"],
         id="warnings-do-not-block",
     ),
     pytest.param(
         application("web", compared_path="registry/environments/pr-42/in-cluster/old-web"),
         ApplicationState.STALE,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["has not compared the new one yet"],
         id="healthy-for-a-source-it-no-longer-has",
     ),
     pytest.param(
         application("web", deleting_since=ago(minutes=1)),
         ApplicationState.DELETING,
-        Outcome.WAITING,
+        VerdictOutcome.WAITING,
         ["deleting for 1m", "Argo CD's deletion of the app's resources", ARGO_FINALIZER],
         id="deleting",
     ),
@@ -212,7 +212,7 @@ ROWS = [
             conditions=[app_condition("DeletionError", 'namespaces "pr-42" is forbidden')],
         ),
         ApplicationState.STUCK_DELETING,
-        Outcome.FAILED,
+        VerdictOutcome.FAILED,
         ["stuck deleting for 3h00m", f"finalizers: {ARGO_FINALIZER}", "is forbidden"],
         id="stuck-deleting-with-finalizers",
     ),
@@ -221,7 +221,7 @@ ROWS = [
 
 @pytest.mark.parametrize(("raw", "state", "outcome", "phrases"), ROWS)
 def test_application_verdict(
-    raw: dict[str, Any], state: ApplicationState, outcome: Outcome, phrases: list[str]
+    raw: dict[str, Any], state: ApplicationState, outcome: VerdictOutcome, phrases: list[str]
 ) -> None:
     validate(raw)  # every row is a shape the CRD facts accept (and the upstream CRD: see the conformance test)
     verdict = application_verdict(observe_raw(raw, APPLICATION), NOW)

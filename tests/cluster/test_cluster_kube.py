@@ -67,29 +67,6 @@ def test_namespaced_kinds_are_listed_across_namespaces_or_in_one(kube: KubeClust
     ]
 
 
-def test_selector_for_one_environment(kube: KubeCluster, emulator: Emulator) -> None:
-    seed_one_environment(emulator)
-    assert [o.name for o in kube.list(APPLICATION, "envbot.io/environment=pr-7")] == ["web-pr-7"]
-    assert [o.name for o in kube.list(WORKSPACE, "!envbot.io/environment")] == ["hand-made"]
-
-
-def test_get_one_object(kube: KubeCluster, emulator: Emulator) -> None:
-    seed_one_environment(emulator)
-    rds = kube.get(WORKSPACE, "pr-42-rds")
-    assert rds is not None
-    assert rds.environment == "pr-42"
-    cache = kube.get(NAMESPACED_WORKSPACE, "pr-42-cache", "team-a")
-    assert cache is not None
-    assert cache.namespace == "team-a"
-    assert kube.get(WORKSPACE, "nope") is None
-    assert kube.get(APPLICATION, "web", "elsewhere") is None
-    assert kube.api_calls == {
-        "get workspaces.tf.upbound.io": 2,
-        "get workspaces.tf.m.upbound.io": 1,
-        "get applications.argoproj.io": 1,
-    }
-
-
 def test_pagination_follows_continue_tokens(kubeconfig: Path, emulator: Emulator) -> None:
     emulator.add(*(workspace(f"pr-{i}-rds", f"pr-{i}") for i in range(5)))
     with KubeCluster.from_kubeconfig(kubeconfig, page_size=2) as kube:
@@ -213,13 +190,6 @@ def test_403_on_one_namespace_asks_for_a_role_there(kube: KubeCluster, emulator:
     emulator.fail(APPLICATION, Fault(403, "Forbidden", "cannot list applications in the namespace argocd"))
     with pytest.raises(ClusterForbiddenError, match="a Role in namespace 'argocd'"):
         kube.list(APPLICATION, namespace="argocd")
-
-
-def test_a_fault_on_get_is_typed_too(kube: KubeCluster, emulator: Emulator) -> None:
-    res = kmock.resource("tf.upbound.io", "v1beta1", "workspaces")
-    emulator.handler[kmock.action.FETCH, res] << kmock.KubernetesError(503, "ServiceUnavailable", "try later")
-    with pytest.raises(ClusterUnavailableError, match=r"could not get workspaces.tf.upbound.io 'pr-42-rds'.*503"):
-        kube.get(WORKSPACE, "pr-42-rds")
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from kube_schemas import validate, validate_upstream
 from bot.cluster import (
     NAMESPACED_WORKSPACE,
     WORKSPACE,
+    ConnectionSecretRef,
     OutputNotFoundError,
     OutputType,
-    SecretRef,
     workspace_outputs,
 )
 from bot.cluster.model import observe_raw, thaw
@@ -69,7 +69,7 @@ def test_every_json_type_is_read_and_typed() -> None:
 def test_connection_secret_is_a_reference_only() -> None:
     raw = workspace("pr-42-rds", outputs={"endpoint": "db"}, secret={"name": "pr-42-rds-conn", "namespace": "pr-42"})
     result = workspace_outputs(observe_raw(raw, WORKSPACE), sensitive=["password"])
-    assert result.connection_secret == SecretRef(name="pr-42-rds-conn", namespace="pr-42")
+    assert result.connection_secret == ConnectionSecretRef(name="pr-42-rds-conn", namespace="pr-42")
     with pytest.raises(
         OutputNotFoundError, match=r"'password' is sensitive; reference it from Secret pr-42/pr-42-rds-conn"
     ):
@@ -89,7 +89,7 @@ def test_namespaced_workspace_secret_lives_in_its_namespace() -> None:
     raw = namespaced_with_secret()
     validate(raw)  # tf.m.upbound.io's writeConnectionSecretToRef has no namespace field
     result = workspace_outputs(observe_raw(raw, NAMESPACED_WORKSPACE))
-    assert result.connection_secret == SecretRef(name="rds-conn", namespace="team-a")
+    assert result.connection_secret == ConnectionSecretRef(name="rds-conn", namespace="team-a")
 
 
 def test_missing_output_says_what_exists() -> None:

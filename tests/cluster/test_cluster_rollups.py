@@ -6,7 +6,7 @@ from bot.cluster import (
     APPLICATION,
     WORKSPACE,
     ApplicationState,
-    Outcome,
+    VerdictOutcome,
     WorkspaceState,
     application_rollup,
     deletion_rollup,
@@ -31,7 +31,7 @@ ERROR = [ready(), cond("Synced", "False", "ReconcileError", at=ago(hours=1), mes
 
 def test_all_available() -> None:
     result = workspace_rollup("pr-42", [ws("pr-42-rds"), ws("pr-42-s3")], ["pr-42-rds", "pr-42-s3"], now=NOW)
-    assert result.outcome is Outcome.DONE
+    assert result.outcome is VerdictOutcome.DONE
     assert result.done
     assert result.blocking is None
     assert result.missing == ()
@@ -42,7 +42,7 @@ def test_one_creating_blocks_and_is_named() -> None:
     result = workspace_rollup(
         "pr-42", [ws("pr-42-rds", conditions=CREATING), ws("pr-42-s3")], ["pr-42-rds", "pr-42-s3"], now=NOW
     )
-    assert result.outcome is Outcome.WAITING
+    assert result.outcome is VerdictOutcome.WAITING
     assert result.blocking is not None
     assert result.blocking.object.name == "pr-42-rds"
     assert result.blocking.state is WorkspaceState.CREATING
@@ -56,7 +56,7 @@ def test_failure_wins_over_waiting_and_is_the_blocker() -> None:
         ["pr-42-a", "pr-42-b", "pr-42-c"],
         now=NOW,
     )
-    assert result.outcome is Outcome.FAILED
+    assert result.outcome is VerdictOutcome.FAILED
     assert result.failed
     assert result.blocking is not None
     assert result.blocking.object.name == "pr-42-b"
@@ -66,7 +66,7 @@ def test_failure_wins_over_waiting_and_is_the_blocker() -> None:
 
 def test_expected_but_absent_objects_are_missing_and_keep_it_waiting() -> None:
     result = workspace_rollup("pr-42", [ws("pr-42-rds")], ["pr-42-rds", "pr-42-s3", "pr-42-dns"], now=NOW)
-    assert result.outcome is Outcome.WAITING
+    assert result.outcome is VerdictOutcome.WAITING
     assert result.missing == ("pr-42-s3", "pr-42-dns")
     assert result.blocking is None
     assert "1/3 Workspaces Available" in result.summary
@@ -81,7 +81,7 @@ def test_unexpected_objects_are_reported_but_do_not_block() -> None:
 
 def test_held_application_is_its_own_outcome() -> None:
     result = application_rollup("pr-42", [app("web"), app("worker", health="Suspended")], ["web", "worker"], now=NOW)
-    assert result.outcome is Outcome.HELD
+    assert result.outcome is VerdictOutcome.HELD
     assert result.blocking is not None
     assert result.blocking.state is ApplicationState.SUSPENDED
     assert result.summary.startswith("applications.argoproj.io/worker -n argocd: health is Suspended")
@@ -105,7 +105,7 @@ def test_nothing_expected_and_nothing_present() -> None:
 
 def test_without_expected_names_every_object_counts() -> None:
     result = workspace_rollup("pr-42", [ws("pr-42-rds", conditions=CREATING)], now=NOW)
-    assert result.outcome is Outcome.WAITING
+    assert result.outcome is VerdictOutcome.WAITING
     assert result.missing == ()
 
 
@@ -122,7 +122,7 @@ def test_cleanup_waits_for_objects_still_present_or_deleting() -> None:
         kind="Application",
         now=NOW,
     )
-    assert result.outcome is Outcome.WAITING
+    assert result.outcome is VerdictOutcome.WAITING
     states = {v.object.name: v.state for v in result.verdicts}
     assert states == {"api": ApplicationState.AWAITING_DELETION, "web": ApplicationState.DELETING}
     assert result.summary.startswith("2 Applications left; waiting on ")

@@ -34,7 +34,7 @@ def test_edits_additions_and_removals_are_seen_by_the_next_call(tmp_path: Path) 
     assert [o.name for o in cluster.list(WORKSPACE)] == ["pr-1-rds", "pr-2-rds"]
 
     dump(tmp_path / "apps" / "web.yaml", application("web", "pr-1"))
-    assert cluster.get(APPLICATION, "web", "argocd") is not None
+    assert [o.name for o in cluster.list(APPLICATION)] == ["web"]
 
     (tmp_path / "workspaces.yaml").unlink()
     assert cluster.list(WORKSPACE) == ()

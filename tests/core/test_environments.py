@@ -10,8 +10,8 @@ from project_paths import CATALOGS, EXAMPLES
 
 from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.durations import parse_ttl
 from bot.environment import OutputRef, SecretRef, bind_environment, parse_environment
-from bot.environment.spec import parse_ttl
 from bot.errors import EnvironmentSpecError
 
 

@@ -232,7 +232,7 @@ def verdict(intent: Intent) -> str:
         case RunCommand():
             return f"run /{intent.command.name}" if isinstance(intent.command, Command) else "reply"
         case Reconcile():
-            return "reconcile every environment" if intent.everything else "reconcile some"
+            return "reconcile every environment" if intent.names is None else "reconcile some"
         case _:
             return type(intent).__name__.lower() + (" for a pull request" if getattr(intent, "pr_number", None) else "")
 

@@ -54,10 +54,6 @@ class KubeMirror:
         self.emulator.handler.objects.clear()
         self.emulator.add(*objects)
 
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        self._publish()
-        return self.kube.get(kind, name, namespace)
-
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None
     ) -> tuple[ObservedObject, ...]:

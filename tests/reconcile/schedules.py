@@ -23,7 +23,7 @@ from bot.cluster.snapshot import is_generated
 from bot.cluster.verdicts import VerdictPolicy
 from bot.environment import bind_environment
 from bot.environment.model import Environment
-from bot.environment.record import Intent, parse_record
+from bot.environment.record import RecordedIntent, parse_record
 from bot.errors import UserError
 from bot.forge.model import FileChange, PullRequest
 from bot.reconcile.decide import file_objects
@@ -483,7 +483,9 @@ def expected_app_files(
 ) -> Mapping[str, str]:
     """What the app main must hold for the request, the reported outputs and the record's retry count."""
     bound = bind_environment(request.environment, example_catalogs())
-    retry = Intent(requested_at=START, requested_by="", count=retry_count) if retry_count else None  # apps: count
+    retry = (
+        RecordedIntent(requested_at=START, requested_by="", count=retry_count) if retry_count else None
+    )  # apps: count
     known = {catalog: dict(values) for catalog, values in outputs}
     return MappingProxyType(render_environment(bound, known, RenderSettings(), retry=retry).files(Repo.APPS))
 

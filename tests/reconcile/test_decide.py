@@ -16,7 +16,7 @@ from bot.catalog.model import CatalogSet
 from bot.cluster.model import KNOWN_KINDS, ObservedObject, kind_of, observe_raw
 from bot.environment import bind_environment
 from bot.environment.model import SPEC_HASH_ANNOTATION, BoundEnvironment
-from bot.environment.record import Intent, parse_record
+from bot.environment.record import RecordedIntent, parse_record
 from bot.reconcile.decide import decide, deletion_proposal, mark_record, merged_hashes
 from bot.reconcile.model import Observation, Phase, Step
 from bot.render import Repo, render_environment
@@ -218,7 +218,7 @@ def test_binding_problems_make_the_environment_failed() -> None:
 
 def deleting_platform(bound: BoundEnvironment) -> dict[str, str]:
     files = merged_platform(bound)
-    files[RECORD] = mark_record(files[RECORD], "deletion", Intent(START, "test"))
+    files[RECORD] = mark_record(files[RECORD], "deletion", RecordedIntent(START, "test"))
     return files
 
 
@@ -254,11 +254,11 @@ def test_infrastructure_is_removed_once_apps_are_gone_and_the_record_last(bound:
 
 def test_deletion_request_is_written_once(bound: BoundEnvironment) -> None:
     platform = merged_platform(bound)
-    proposal = deletion_proposal(observation(bound, platform=platform), Intent(START, "alice"))
+    proposal = deletion_proposal(observation(bound, platform=platform), RecordedIntent(START, "alice"))
     assert proposal is not None and proposal.step is Step.DESTROY
     record = yaml.safe_load(dict(proposal.writes)[RECORD])
     assert record["deletion"] == {"requestedAt": "2026-11-27T12:00:00Z", "requestedBy": "alice"}
-    assert deletion_proposal(observation(bound, platform=deleting_platform(bound)), Intent(START, "x")) is None
+    assert deletion_proposal(observation(bound, platform=deleting_platform(bound)), RecordedIntent(START, "x")) is None
 
 
 def test_decisions_are_pure(bound: BoundEnvironment) -> None:

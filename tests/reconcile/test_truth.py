@@ -38,9 +38,6 @@ class LaggingCluster:
     def catch_up(self) -> None:
         self.frozen = None
 
-    def get(self, kind: Kind, name: str, namespace: str | None = None) -> ObservedObject | None:
-        return self.inner.get(kind, name, namespace)
-
     def list(self, kind: Kind, selector: str = "envbot.io/environment", namespace: str | None = None) -> Any:
         if self.frozen is not None:
             return self.frozen.get((kind, None), ())
