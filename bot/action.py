@@ -14,6 +14,7 @@ from typing import Any
 from bot import yamldoc
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
+from bot.connect import check_before_writing
 from bot.environment.model import Origin, OriginKind
 from bot.environment.record import RecordedIntent
 from bot.errors import EnvironmentSpecError, UserError
@@ -40,7 +41,7 @@ from bot.forge.errors import ForgeNotFoundError
 from bot.forge.model import Permission, PullRequestState, marker_line
 from bot.forge.protocol import Forge
 from bot.reconcile.model import Decision, Phase
-from bot.reconcile.preflight import preflight, provision_refusal
+from bot.reconcile.preflight import provision_refusal
 from bot.reconcile.runner import Pass, Reconciler, RepoView
 from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
 from bot.report.github_actions import data_log, error_annotation, log_text, outputs_for, write_outputs, write_summary
@@ -141,7 +142,8 @@ class EventHandler:
     # -- intents -----------------------------------------------------------------------------------------------
 
     def _execute(self, intent: Intent) -> None:
-        preflight(self.reconciler, self.config)  # every problem that would stop the run part-way, before a write
+        # every problem that would stop the run part-way, before a write
+        check_before_writing(self.reconciler, self.config)
         match intent:
             case Provision():
                 self._provision(intent)

@@ -131,5 +131,12 @@ def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK, *, preflig
         sleep=timebase.sleep,
     )
     if preflight:
-        checks.preflight(reconciler, config)
+        check_before_writing(reconciler, config)
     return reconciler
+
+
+def check_before_writing(reconciler: Reconciler, config: Config) -> None:
+    """``bot.reconcile.preflight.preflight`` with the names the configuration gives the repositories and catalogs."""
+    from bot.reconcile.preflight import preflight
+
+    preflight(reconciler, platform=config.platform.repository, apps=config.apps.repository, catalogs=config.catalogs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from bot.config import Config
 from bot.errors import PermanentError, UserError
 from bot.forge.protocol import Forge
 from bot.names import did_you_mean
@@ -25,18 +24,19 @@ def repository_problems(role: str, name: str, forge: Forge, base: str) -> list[s
     return [] if head is not None else [f"{role} repository {name}: base branch {base} not found"]
 
 
-def preflight(reconciler: Reconciler, config: Config) -> None:
+def preflight(reconciler: Reconciler, *, platform: str, apps: str, catalogs: str) -> None:
     """Raise one ``UserError`` naming every problem that would stop a run part-way, before it writes anything.
 
-    Without it, a missing apps base branch was found only after the platform pull request had merged (and real
-    infrastructure was being created).
+    ``platform``, ``apps`` and ``catalogs`` name the two repositories and the catalogs folder as the configuration
+    gives them. Without it, a missing apps base branch was found only after the platform pull request had merged
+    (and real infrastructure was being created).
     """
     problems = [
-        *repository_problems("platform", config.platform.repository, reconciler.platform, reconciler.platform_base),
-        *repository_problems("apps", config.apps.repository, reconciler.apps, reconciler.apps_base),
+        *repository_problems("platform", platform, reconciler.platform, reconciler.platform_base),
+        *repository_problems("apps", apps, reconciler.apps, reconciler.apps_base),
     ]
     if not reconciler.catalogs.catalogs:
-        problems.append(f"catalogs {config.catalogs}: the folder holds no catalog")
+        problems.append(f"catalogs {catalogs}: the folder holds no catalog")
     if problems:
         raise UserError(problems)
 

@@ -43,6 +43,99 @@ def test_every_module_has_a_one_line_docstring(path: Path) -> None:
     assert "\n" not in docstring.strip(), f"{path.relative_to(PROJECT_ROOT)}: the module docstring is one line"
 
 
+# -- which package may import which ---------------------------------------------------------------------------
+
+ENTRY_POINTS = frozenset({"__main__", "action", "cli", "connect", "demo"})
+"""Wiring: they may import any package."""
+BASE = frozenset({"errors", "names", "clock", "durations", "yamldoc"})
+CORE = frozenset({"catalog", "environment", "render", "reconcile"})
+SEAMS = frozenset({"forge", "cluster"})
+LAYERS: dict[str, frozenset[str]] = {
+    "__init__": frozenset(),
+    "examples": frozenset(),
+    "errors": frozenset(),
+    "names": frozenset(),
+    "clock": frozenset(),
+    "durations": frozenset(),
+    "yamldoc": frozenset({"errors"}),
+    "catalog": BASE,
+    "environment": BASE | {"catalog"},
+    "render": BASE | {"catalog", "environment"},
+    "forge": BASE,
+    "cluster": BASE | {"environment"},
+    "reconcile": BASE | {"catalog", "environment", "render", "forge", "cluster"},
+    "report": BASE | {"environment", "forge", "cluster", "reconcile"},
+    "events": BASE | {"catalog", "environment", "forge"},
+    "simulation": BASE | {"catalog", "environment", "render", "forge", "cluster"},
+    "config": BASE | CORE | {"cluster", "events"},
+}
+"""The packages (and top-level modules) of bot/ each may import, besides itself; the entry points may import all."""
+KNOWN_BACK_EDGES = frozenset({("catalog", "render"), ("reconcile", "report"), ("events", "report")})
+"""Imports against the table that issue 15 removes; each one gone must leave this set too (the test says so)."""
+
+
+def package_imports() -> dict[str, set[str]]:
+    """For each package (or top-level module) of bot/, the other ones it imports."""
+    found: dict[str, set[str]] = {}
+    for path in modules():
+        parts = path.relative_to(BOT).parts
+        package = parts[0] if len(parts) > 1 else path.stem
+        targets = found.setdefault(package, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            targets.update(n.split(".")[1] for n in names if n.startswith("bot.") and n.split(".")[1] != package)
+    return found
+
+
+def against_the_table(imports: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """The (package, what it imports) pairs the layer table does not allow, known back edges aside."""
+    return sorted(
+        (package, target)
+        for package, targets in imports.items()
+        if package not in ENTRY_POINTS
+        for target in targets - LAYERS.get(package, frozenset())
+        if (package, target) not in KNOWN_BACK_EDGES
+    )
+
+
+def test_packages_import_only_what_the_layer_table_allows() -> None:
+    imports = package_imports()
+    unknown = set(imports) - set(LAYERS) - ENTRY_POINTS
+    assert not unknown, f"packages missing from LAYERS: {sorted(unknown)}"
+    wrong = against_the_table(imports)
+    assert not wrong, f"imports the layer table does not allow (package, what it imports): {wrong}"
+    gone = sorted(edge for edge in KNOWN_BACK_EDGES if edge[1] not in imports.get(edge[0], set()))
+    assert not gone, f"fixed: take {gone} out of KNOWN_BACK_EDGES"
+
+
+def test_the_layer_table_points_one_way() -> None:
+    """No package may reach itself through the table: the layers form a hierarchy."""
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(LAYERS[start])
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(LAYERS.get(current, ()))
+        return seen
+
+    assert [package for package in LAYERS if package in reachable(package)] == []
+
+
+def test_the_layer_rule_catches_a_back_edge() -> None:
+    """The imports this increment removed, and a base module reaching up into the core, are each caught."""
+    imports = package_imports()
+    assert against_the_table({**imports, "reconcile": imports["reconcile"] | {"config"}}) == [("reconcile", "config")]
+    assert against_the_table({"names": {"reconcile"}, "forge": {"report"}}) == [
+        ("forge", "report"),
+        ("names", "reconcile"),
+    ]
+
+
 def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     offender = tmp_path / "offender.py"
     offender.write_text('"""x."""\nfrom kubernetes import client\nimport github.Repository\n')
