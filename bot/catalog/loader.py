@@ -28,11 +28,11 @@ from bot.catalog.model import (
     camel_case,
     snake_case,
 )
+from bot.catalog.templating import check_template_syntax
 from bot.catalog.terraform import TerraformOutput, TerraformParseError, TerraformVariable, parse_module
 from bot.catalog.values import describe_type, problem_with_value
 from bot.errors import CatalogError
 from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
-from bot.render.templating import check_template_syntax
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500

@@ -10,6 +10,7 @@ from typing import Any
 from bot import yamldoc
 from bot.catalog import konstruct
 from bot.catalog.model import Catalog, CatalogType, ParameterType
+from bot.catalog.templating import render_template
 from bot.catalog.values import problem_with_value
 from bot.environment.model import BoundCatalog, BoundEnvironment, Environment, OutputRef, SecretRef
 from bot.environment.record import RecordedIntent, record_text
@@ -25,7 +26,6 @@ from bot.render.manifests import (
 )
 from bot.render.settings import RenderSettings
 from bot.render.spec_hash import stamp_spec_hash
-from bot.render.templating import render_template
 
 KnownOutputs = Mapping[str, Mapping[str, Any]]
 

@@ -383,8 +383,8 @@ SANDBOX_ESCAPES = [
 
 @pytest.mark.parametrize(("body", "message"), SANDBOX_ESCAPES, ids=[b for b, _ in SANDBOX_ESCAPES])
 def test_templates_cannot_leave_the_sandbox(body: str, message: str) -> None:
+    from bot.catalog.templating import render_template
     from bot.errors import TemplateRenderError
-    from bot.render.templating import render_template
 
     with pytest.raises(TemplateRenderError) as caught:
         render_template(
