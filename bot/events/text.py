@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.report.text import render_package_text
-from bot.report.untrusted import Markdown, hidden, quoted
+from bot.text.templates import render_package_text
+from bot.text.untrusted import Markdown, hidden, quoted
 
 __all__ = ["MAX_QUOTED", "hidden", "quote", "render"]
 
@@ -25,6 +25,6 @@ def quote(text: str, limit: int = MAX_QUOTED) -> Markdown:
     """``text`` as one markdown code span: it cannot mention anyone, link, or break out of the line.
 
     Control and invisible characters become ``�``; text longer than ``limit`` is cut with ``…``
-    (``bot/report/untrusted.py``, which also makes controller messages data in comments and summaries).
+    (``bot/text/untrusted.py``, which also makes controller messages data in comments and summaries).
     """
     return quoted(text, limit)

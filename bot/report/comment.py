@@ -8,7 +8,7 @@ from bot.forge.model import MAX_STATUS_DESCRIPTION, StatusState
 from bot.reconcile.model import Phase
 from bot.report.status import StatusRow, pull_request_markdown, since_text
 from bot.report.text import render_text
-from bot.report.untrusted import Markdown, plain_data
+from bot.text.untrusted import Markdown, plain_data
 
 PHASE_ICONS = {
     Phase.READY: "✅",
@@ -29,7 +29,7 @@ def status_context(environment: str) -> str:
 
 
 def status_comment(row: StatusRow, now: dt.datetime) -> str:
-    """The sticky comment's markdown: envbot's own words around the row's data (``bot/report/untrusted.py``)."""
+    """The sticky comment's markdown: envbot's own words around the row's data (``bot/text/untrusted.py``)."""
     return render_text(
         "status_comment.md.j2",
         row=row,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from bot.report.status import StatusRow
-from bot.report.untrusted import JOINER, REPLACEMENT, hidden
+from bot.text.untrusted import JOINER, REPLACEMENT, hidden
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 """Where the Actions runner starts a new line of the log (and so a possible workflow command)."""

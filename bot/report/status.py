@@ -13,7 +13,7 @@ from bot.durations import format_duration
 from bot.reconcile.act import Outcome
 from bot.reconcile.gate import Blocker
 from bot.reconcile.model import Decision, Phase, Proposal
-from bot.report.untrusted import Markdown, markdown_data, markdown_link
+from bot.text.untrusted import Markdown, markdown_data, markdown_link
 
 OWN_PULL_REQUEST = re.compile(
     r"(?:platform|apps) https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~-]+)+ \([a-z-]+\)"

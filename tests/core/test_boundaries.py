@@ -47,7 +47,7 @@ def test_every_module_has_a_one_line_docstring(path: Path) -> None:
 
 ENTRY_POINTS = frozenset({"__main__", "action", "cli", "connect", "demo"})
 """Wiring: they may import any package."""
-BASE = frozenset({"errors", "names", "clock", "durations", "yamldoc"})
+BASE = frozenset({"errors", "names", "clock", "durations", "yamldoc", "text"})
 CORE = frozenset({"catalog", "environment", "render", "reconcile"})
 SEAMS = frozenset({"forge", "cluster"})
 LAYERS: dict[str, frozenset[str]] = {
@@ -58,6 +58,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "clock": frozenset(),
     "durations": frozenset(),
     "yamldoc": frozenset({"errors"}),
+    "text": frozenset(),
     "catalog": BASE,
     "environment": BASE | {"catalog"},
     "render": BASE | {"catalog", "environment"},
@@ -70,7 +71,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "config": BASE | CORE | {"cluster", "events"},
 }
 """The packages (and top-level modules) of bot/ each may import, besides itself; the entry points may import all."""
-KNOWN_BACK_EDGES = frozenset({("reconcile", "report"), ("events", "report")})
+KNOWN_BACK_EDGES = frozenset({("reconcile", "report")})
 """Imports against the table that issue 15 removes; each one gone must leave this set too (the test says so)."""
 
 

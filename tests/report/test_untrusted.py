@@ -1,4 +1,4 @@
-"""The escapers of bot/report/untrusted.py and bot/report/github_actions.py on a table of hostile strings, and the
+"""The escapers of bot/text/untrusted.py and bot/report/github_actions.py on a table of hostile strings, and the
 templates that apply them: markdown data is one inert code span, plain data one line, log text no workflow command."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from bot.reconcile.model import Phase
 from bot.report.comment import commit_description, status_comment
 from bot.report.github_actions import error_annotation, log_text
 from bot.report.status import PullRequestLine, StatusRow, pull_request_markdown, status_table, summary_markdown
-from bot.report.text import render_package_text, render_text, slot_for
-from bot.report.untrusted import JOINER, MAX_MARKDOWN_DATA, Markdown, markdown_data, markdown_slot, plain_data
+from bot.report.text import render_text
+from bot.text.templates import render_package_text, slot_for
+from bot.text.untrusted import JOINER, MAX_MARKDOWN_DATA, Markdown, markdown_data, markdown_slot, plain_data
 
 MARKDOWN = MarkdownIt("commonmark").enable("table")
 NOW = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
