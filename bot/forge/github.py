@@ -546,26 +546,16 @@ class GitHubForge:
         return node
 
     def _graphql(self, document: str, variables: dict[str, Any], what: str) -> str | None:
-        """One GraphQL mutation: None when it went through, else GitHub's reason (its errors' messages)."""
-        self._listings.clear()
-        failure: EnvbotError
-        try:
-            self._gh.requester.graphql_query(document, variables)
+        """One GraphQL mutation: None when it went through, else GitHub's reason (its errors' messages; GitHub
+        answers them with 200)."""
+        _, data = self._call(
+            "POST", "/graphql", body={"query": document, "variables": variables}, url=self._gh.requester.graphql_url
+        )
+        errors = [e for e in (data.get("errors") or ()) if isinstance(e, dict)] if isinstance(data, dict) else []
+        if not errors:
             return None
-        except GithubException as exc:
-            if exc.status in (400, 404, 422) and isinstance(exc.data, dict) and exc.data.get("errors"):
-                messages = [
-                    str(e.get("message") or e.get("type") or "") for e in exc.data["errors"] if isinstance(e, dict)
-                ]
-                return self._redact("; ".join(m for m in messages if m) or f"GitHub refused to {what}")
-            failure = self._error("POST", "/graphql", exc)
-        except RetryBudgetExceededError as exc:
-            failure = RetryBudgetExceededError(
-                self._redact(f"GitHub GraphQL ({what}): {str(exc).removeprefix('GitHub ')}")
-            )
-        except requests.RequestException as exc:
-            failure = ForgeUnavailableError(self._redact(f"GitHub GraphQL ({what}) failed: {_transport_problem(exc)}"))
-        raise failure
+        messages = [str(e.get("message") or e.get("type") or "") for e in errors]
+        return self._redact("; ".join(m for m in messages if m) or f"GitHub refused to {what}")
 
     def _blob(self, sha: str, path: str) -> str:
         """A blob's text by SHA: from memory, then the disk cache, then one request."""
@@ -789,9 +779,12 @@ class GitHubForge:
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         allow: Collection[int] = (),
+        url: str | None = None,
     ) -> tuple[int, Any]:
-        """One REST call on this repository: ``(status, data)``; statuses in ``allow`` are returned, not raised."""
-        url = self._prefix + path
+        """One REST call on this repository: ``(status, data)``; statuses in ``allow`` are returned, not raised.
+
+        ``url``: another endpoint than the repository's ``path`` (GraphQL), with the same retries and errors."""
+        url = url if url is not None else self._prefix + path
         if verb != "GET":
             self._listings.clear()  # a write may move any ref; the next read lists again
         failure: EnvbotError

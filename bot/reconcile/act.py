@@ -156,10 +156,14 @@ def review(proposal: Proposal, forge: Forge, number: int, *, policy: MergePolicy
     blockers = result.blockers
     if facts.pull_request.auto_merge and progress in (Progress.CHECKS_PENDING, Progress.WAITING):
         progress = Progress.AUTO_MERGE
-        on = f"auto-merge is on: GitHub merges #{number} once its rules pass"
-        blockers = (Blocker(BlockerKind.AUTO_MERGE, on), *blockers)
+        blockers = (_auto_merge_on(number), *blockers)
     text = "; ".join(b.line() for b in blockers) or ("can be merged" if progress is Progress.OPEN else progress.value)
     return Outcome(proposal, progress, f"#{number}: {text}", facts.pull_request, blockers)
+
+
+def _auto_merge_on(number: int) -> Blocker:
+    """The line that says GitHub's auto-merge carries the merge out from here."""
+    return Blocker(BlockerKind.AUTO_MERGE, f"auto-merge is on: GitHub merges #{number} once its rules pass")
 
 
 def _overtaken(proposal: Proposal, basis_now: BasisReader | None) -> bool:
@@ -213,7 +217,7 @@ def _wait(
             )
             held = GateResult(result.verdict, (refused, *result.blockers))
             return _held(proposal, progress, held, pull_request)
-    on = Blocker(BlockerKind.AUTO_MERGE, f"auto-merge is on: GitHub merges #{pull_request.number} once its rules pass")
+    on = _auto_merge_on(pull_request.number)
     return _held(proposal, Progress.AUTO_MERGE, GateResult(result.verdict, (on, *result.blockers)), pull_request)
 
 
