@@ -12,7 +12,7 @@ from bot import yamldoc
 from bot.cluster.verdicts import DEFAULT_POLICY
 from bot.durations import parse_duration
 from bot.errors import UserError
-from bot.events.intents import EventsConfig, parse_events_config
+from bot.events.config import EventsConfig, parse_events_config
 from bot.reconcile.gate import DEFAULT_SETTLE, MergePolicy, NativeMerge
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
 

@@ -15,7 +15,8 @@ import yaml
 from project_paths import PROJECT_ROOT
 
 from bot.events.commands import REGISTRY, Command, Ignore, Reply, parse_comment
-from bot.events.intents import BranchRule, EventsConfig, RunCommand, to_intent
+from bot.events.config import BranchRule, EventsConfig
+from bot.events.intents import RunCommand, to_intent
 from bot.events.payloads import parse_event
 from tests.action.workflow_expressions import Variables, condition, interpolate
 from tests.webhooks import event_name_of, payload, scenarios

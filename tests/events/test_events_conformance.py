@@ -19,7 +19,8 @@ from referencing.jsonschema import DRAFT7
 
 from bot.environment.model import Origin, OriginKind
 from bot.events.commands import Command, Ignore
-from bot.events.intents import BranchRule, EventsConfig, Intent, Provision, Reconcile, RunCommand, to_intent
+from bot.events.config import BranchRule, EventsConfig
+from bot.events.intents import Intent, Provision, Reconcile, RunCommand, to_intent
 from bot.events.naming import environment_name
 from bot.events.payloads import (
     Actor,

@@ -7,11 +7,10 @@ from typing import Any
 import pytest
 
 from bot.events.commands import Ignore, Reply, help_text
+from bot.events.config import BranchRule, EventsConfig
 from bot.events.intents import (
-    BranchRule,
     Decline,
     Destroy,
-    EventsConfig,
     Intent,
     Provision,
     Reconcile,

@@ -9,10 +9,9 @@ import pytest
 from bot.environment.model import Origin, OriginKind
 from bot.errors import UserError
 from bot.events.commands import Command, Ignore, Reply, Setting, help_text
+from bot.events.config import BranchRule, EventsConfig, parse_events_config
 from bot.events.intents import (
-    BranchRule,
     Destroy,
-    EventsConfig,
     InputError,
     Intent,
     Provision,
@@ -23,7 +22,6 @@ from bot.events.intents import (
     authorize,
     needs_permission,
     orphan_reason,
-    parse_events_config,
     resolve_command,
     to_intent,
 )

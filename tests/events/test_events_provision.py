@@ -14,9 +14,8 @@ from bot.environment.model import Environment, Origin, OriginKind
 from bot.environment.spec import parse_environment
 from bot.errors import EnvironmentSpecError
 from bot.events.commands import Reply, Setting
+from bot.events.config import BranchRule, EventsConfig
 from bot.events.intents import (
-    BranchRule,
-    EventsConfig,
     Provision,
     RunCommand,
     authorize,
