@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from common import CATALOGS, EXAMPLE, TOKEN, FakeClock, add_pull_request, forge_for, github_fakes
 
-from bot.action import EventHandler
-from bot.catalog.loader import TEMPLATE_SUFFIXES, load_catalogs
+from bot.action import EventHandler, load_event
+from bot.catalog.loader import TEMPLATE_SUFFIXES
+from bot.catalog_files import load_catalogs
 from bot.config import load_config
-from bot.events.payloads import load_event
 from bot.forge.github import GitHubForge
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, ProgressHook, Reconciler

@@ -16,8 +16,8 @@ import jinja2
 import yaml
 from common import CATALOGS, EXAMPLE
 
-from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.environment.bind import bind_environment
 from bot.environment.spec import parse_environment
 from bot.render import RenderResult, RenderSettings, render_environment

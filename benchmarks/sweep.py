@@ -32,8 +32,8 @@ from common import (
     rss_mb,
 )
 
-from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.environment.bind import bind_environment
 from bot.environment.model import Origin, OriginKind
 from bot.environment.spec import parse_environment
@@ -207,10 +207,9 @@ def _child(spec: dict[str, Any], workdir: Path) -> SweepFigure:
 
 
 def child(spec_path: Path) -> SweepFigure:
-    from bot.action import EventHandler
+    from bot.action import EventHandler, load_event
     from bot.cluster.kube import KubeCluster
     from bot.config import load_config
-    from bot.events.payloads import load_event
     from bot.reconcile.model import Phase
     from bot.reconcile.runner import Reconciler
 

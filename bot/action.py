@@ -9,36 +9,23 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bot import yamldoc
+from bot.clock import PassingTime
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
 from bot.connect import check_before_writing
-from bot.environment.model import Origin, OriginKind
-from bot.environment.record import RecordedIntent
+from bot.environment.model import Environment, Origin, OriginKind
 from bot.errors import EnvironmentSpecError, UserError
-from bot.events.commands import Ignore, Reply, reply
-from bot.events.intents import (
-    Destroy,
-    Intent,
-    Provision,
-    Reconcile,
-    Retry,
-    RunCommand,
-    SweepOrphans,
-    authorize,
-    needs_permission,
-    orphan_reason,
-    public_read_problem,
-    resolve_command,
-    to_intent,
-)
-from bot.events.payloads import Event, load_event
+from bot.events.comments import Ignore, Reply, reply
+from bot.events.intents import Destroy, Intent, Provision, Reconcile, Request, Retry, RunCommand, SweepOrphans
+from bot.events.payloads import MAX_PAYLOAD_BYTES, Event, PayloadError, event_from_json
 from bot.events.provision import build_environment
+from bot.events.routing import authorize, needs_permission, public_read_problem, resolve_command, to_intent
+from bot.events.sweep import listings_needed, plan_sweep
 from bot.events.text import quote
 from bot.forge.errors import ForgeNotFoundError
-from bot.forge.model import Permission, PullRequestState, marker_line
+from bot.forge.model import Permission, marker_line
 from bot.forge.protocol import Forge
 from bot.reconcile.model import Decision, Phase
 from bot.reconcile.preflight import provision_refusal
@@ -92,8 +79,9 @@ class EventHandler:
 
     # -- the whole flow ----------------------------------------------------------------------------------------
 
-    def handle(self, event: Event) -> int:
-        intent = to_intent(event, self.config.events)
+    def handle(self, event: Event, intent: Intent | None = None) -> int:
+        """Carry out what ``event`` asks (``intent``: what ``to_intent`` made of it already, when known)."""
+        intent = intent if intent is not None else to_intent(event, self.config.events)
         if isinstance(intent, Ignore):
             self.log(f"envbot: nothing to do for {type(event).__name__}: {intent.reason}")
             return 0
@@ -125,6 +113,7 @@ class EventHandler:
         return Refusal(user, checked) if permission < required and isinstance(checked, Reply) else checked
 
     def _resolve(self, run: RunCommand, repository: str | None) -> Intent | Reply:
+        assert run.pr_number is not None  # a command is a comment on a pull request
         pull_request = self.source.get_pull_request(run.pr_number)
         events = self.config.events
         if events.repository is None and repository:  # as for pull_request events: a fork's branch is its own
@@ -148,19 +137,16 @@ class EventHandler:
             case Provision():
                 self._provision(intent)
             case Destroy():
-                verb = "dry run: would destroy" if self.dry_run else "destroying"
-                self.log(f"envbot: {verb} {intent.environment_name}: {intent.reason}")
-                by = intent.requested_by or "envbot"
-                if not self.dry_run:
-                    self.reconciler.request_deletion(intent.environment_name, by)
-                self._run(intent.environment_name, None, intent.pr_number, destroying_by=by)
+                self.log(f"envbot: {self._doing('destroy')} {intent.environment_name}: {intent.reason}")
+                self.reconciler.request_deletion(intent.environment_name, intent.requested_by or "envbot")
+                self._run(intent.environment_name, None, intent.pr_number)
             case Retry():
                 self._retry(intent)
             case Reconcile() if intent.names:
                 for name in intent.names:
                     self._run(name, None, intent.pr_number)
             case Reconcile():
-                self._reconcile_all({})
+                self._reconcile_all()
             case SweepOrphans():
                 self._sweep()
             case _:
@@ -181,7 +167,7 @@ class EventHandler:
         refusal = provision_refusal(self.reconciler.observe(environment.name), quote)
         if refusal is not None:
             what = quote(intent.trigger) if intent.trigger else "Provisioning"
-            self._reply(intent, Reply(f"{what} was not carried out: {refusal}."))
+            self._reply(intent, reply("provision-refused", what=what, refusal=refusal))
             return
         self.log(f"envbot: provisioning {environment.name} ({intent.trigger or 'event'})")
         self._run(environment.name, environment, intent.pr_number)
@@ -192,53 +178,40 @@ class EventHandler:
         (current,) = self.reconciler.decisions([name])
         if current.phase is not Phase.FAILED:
             what = quote(intent.trigger) if intent.trigger else "A retry"
-            self._reply(intent, reply("not-failed", quoted=what, name=quote(name), phase=current.phase.value))
+            self._reply(intent, reply("retry-not-failed", quoted=what, name=quote(name), phase=current.phase.value))
             return
-        self.log(f"envbot: {'dry run: would retry' if self.dry_run else 'retrying'} {name}")
-        if not self.dry_run:
-            self.reconciler.request_retry(name, intent.requested_by or "envbot")
+        self.log(f"envbot: {self._doing('retry')} {name}")
+        self.reconciler.request_retry(name, intent.requested_by or "envbot")
         self._run(name, None, intent.pr_number)
 
     def _sweep(self) -> None:
-        """Destroy environments whose branch or pull request is gone, then reconcile every environment.
+        """Destroy environments whose branch or pull request is gone (``bot.events.sweep``), then reconcile every
+        environment.
 
         The origins are checked with one listing of the source's branches and one of its pull requests (paged),
         never one request per environment.
         """
         snapshot = self.reconciler.snapshot()
         view = self.reconciler.view()
-        records = {}
+        origins = {}
         for name in self.reconciler.environments(snapshot, view):
             observation = self.reconciler.observe(name, snapshot=snapshot, view=view)
             if observation.record is not None and not observation.deleting:
-                records[name] = observation.record.environment.origin
-        branches = self._branches() if any(o.branch for o in records.values()) else None
-        pulls = self._pull_states() if any(o.pull_request for o in records.values()) else None
-        orphans: dict[str, str] = {}
-        for name, origin in records.items():
-            reason = orphan_reason(
-                origin,
-                self.config.events,
-                branch_exists=(origin.branch in branches) if origin.branch and branches is not None else None,
-                pull_request_state=pulls.get(origin.pull_request) if origin.pull_request and pulls else None,
-            )
-            if reason is not None:
-                verb = "dry run: would destroy" if self.dry_run else "destroying"
-                self.log(f"envbot: {name} is an orphan ({reason}); {verb} it")
-                orphans[name] = f"envbot sweep: {reason}"
-                if not self.dry_run:
-                    self.reconciler.request_deletion(name, orphans[name])
-        # Nothing written yet (no orphan, or a dry run): the reads above still hold, so the sweep reuses them.
-        unchanged = not orphans or self.dry_run
-        self._reconcile_all(orphans, (snapshot, view) if unchanged else None)
+                origins[name] = observation.record.environment.origin
+        list_branches, list_pull_requests = listings_needed(origins)
+        orphans = plan_sweep(
+            origins,
+            self.config.events,
+            branches=self.source.branch_names() if list_branches else None,
+            pull_requests=self.source.pull_request_states() if list_pull_requests else None,
+        )
+        for orphan in orphans:
+            self.log(f"envbot: {orphan.name} is an orphan ({orphan.reason}); {self._doing('destroy')} it")
+            self.reconciler.request_deletion(orphan.name, orphan.requested_by)
+        # Nothing written (no orphan): the reads above still hold, so the sweep reuses them.
+        self._reconcile_all(None if orphans else (snapshot, view))
 
-    def _reconcile_all(
-        self, orphans: Mapping[str, str], reads: tuple[ObservedSnapshot, RepoView] | None = None
-    ) -> None:
-        if self.dry_run:
-            for name in self.reconciler.environments(self.reconciler.snapshot()):
-                self._run(name, None, None, destroying_by=orphans.get(name))
-            return
+    def _reconcile_all(self, reads: tuple[ObservedSnapshot, RepoView] | None = None) -> None:
         snapshot, view = reads if reads is not None else (None, None)
         for final in self.reconciler.sweep(snapshot=snapshot, view=view):
             row = status_row(final.decision, final.history)
@@ -252,12 +225,6 @@ class EventHandler:
         since = decision.since
         return decision.phase.settled and since is not None and self.reconciler.clock() - since <= SETTLED_REPORT_WINDOW
 
-    def _branches(self) -> frozenset[str] | None:
-        return self.source.branch_names()
-
-    def _pull_states(self) -> dict[int, PullRequestState] | None:
-        return self.source.pull_request_states()
-
     def _branch_head(self, branch: str) -> str | None:
         """The head SHA of a branch of the source repository, or None when it is gone (one request)."""
         try:
@@ -267,34 +234,15 @@ class EventHandler:
 
     # -- running and reporting ---------------------------------------------------------------------------------
 
-    def _run(self, name: str, request: Any, pr_number: int | None, *, destroying_by: str | None = None) -> None:
-        """Reconcile one environment and report on its origin; in a dry run, log what would be proposed.
+    def _doing(self, verb: str) -> str:
+        return f"dry run: would {verb}" if self.dry_run else f"{verb.removesuffix('e')}ing"
 
-        ``destroying_by``: a destroy was asked for, which a dry run did not record; decide as if it had been.
-        """
-        if self.dry_run:
-            decision = self._dry_decision(name, request, destroying_by)
-            for withdrawal in decision.withdrawals:
-                request = withdrawal.request
-                self.log(f"envbot: dry run: would close {request.repo.value} #{request.number}: {withdrawal.reason}")
-            for proposal in decision.proposals:
-                self.log(f"envbot: dry run: would {proposal.title} ({proposal.repo.value} {proposal.branch})")
-            self.rows.append(status_row(decision))
-            return
+    def _run(self, name: str, request: Environment | None, pr_number: int | None) -> None:
+        """Reconcile one environment and report on its origin."""
         final: Pass = self.reconciler.run(name, request)
         row = status_row(final.decision, final.history)
         self.rows.append(row)
         self._report_on_origin(final.decision, row, pr_number, final.origin)
-
-    def _dry_decision(self, name: str, request: Any, destroying_by: str | None = None) -> Decision:
-        from bot.reconcile.decide import decide
-
-        observation = self.reconciler.observe(name, request)
-        record = observation.record
-        if destroying_by is not None and record is not None and record.deletion is None:
-            deletion = RecordedIntent(requested_at=observation.now, requested_by=destroying_by)
-            observation = dataclasses.replace(observation, record=dataclasses.replace(record, deletion=deletion))
-        return decide(observation, self.reconciler.settings, self.reconciler.policy)
 
     def _report_on_origin(
         self, decision: Decision, row: StatusRow, pr_number: int | None, origin: Origin | None
@@ -313,30 +261,31 @@ class EventHandler:
                 sha, status_context(decision.name), commit_state(decision.phase), commit_description(row)
             )
 
-    def _reply(self, intent: Intent, reply: Reply) -> None:
-        number = getattr(intent, "pr_number", None)
-        if number is None or self.dry_run:
+    def _reply(self, intent: Request, reply: Reply) -> None:
+        number = intent.pr_number
+        if number is None:
             self.log(f"envbot: {reply.text}")
             return
-        asked = getattr(intent, "line", "") or getattr(intent, "trigger", "")
-        key = hashlib.sha256(f"{type(intent).__name__}\0{asked}".encode()).hexdigest()[:12]
+        key = hashlib.sha256(f"{type(intent).__name__}\0{intent.trigger}".encode()).hexdigest()[:12]
         self.source.upsert_comment(number, f"envbot:reply:{key}", reply.text)
-        self.log("envbot: replied on the pull request")
+        if not self.dry_run:
+            self.log("envbot: replied on the pull request")
 
-    def _refuse(self, intent: Intent, refusal: Refusal) -> None:
+    def _refuse(self, intent: Request, refusal: Refusal) -> None:
         """Reply to a refusal unless envbot refused the same person on the same pull request within the hour.
 
         The hour counts from GitHub's creation time of envbot's own latest refusal (no edit moves it, and a
         person's look-alike comment does not count), against the reconciler's clock.
         """
-        number = getattr(intent, "pr_number", None)
-        if number is None or self.dry_run:
+        number = intent.pr_number
+        if number is None:
             self.log(f"envbot: {refusal.reply.text}")
             return
         since = self.reconciler.clock() - REFUSAL_INTERVAL
         marker = refusal_marker(refusal.user)
         if self.source.upsert_comment(number, marker, refusal.reply.text, unless_posted_since=since).changed:
-            self.log("envbot: replied on the pull request")
+            if not self.dry_run:
+                self.log("envbot: replied on the pull request")
         else:
             who = quote(refusal.user or "the requester")
             self.log(
@@ -356,6 +305,18 @@ class EventHandler:
         return 1 if failed else 0
 
 
+def load_event(event_name: str, path: Path) -> Event:
+    """Read a payload file (``GITHUB_EVENT_PATH``) and parse it."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PAYLOAD_BYTES + 1)
+    except FileNotFoundError:
+        raise PayloadError(f"event payload {path}: file not found") from None
+    except OSError as exc:
+        raise PayloadError(f"event payload {path}: cannot be read ({exc.strerror or exc})") from None
+    return event_from_json(event_name, data, str(path))
+
+
 def open_source_forge(config: Config, repository: str) -> Forge:
     """The repository that triggered the run (comments, statuses, permissions), with ENVBOT_SOURCE_TOKEN."""
     from bot.forge.github import GitHubForge
@@ -364,6 +325,27 @@ def open_source_forge(config: Config, repository: str) -> Forge:
     if not token:
         raise UserError("no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN")
     return GitHubForge(repository, token, base_url=config.github_api_url, comment_author=config.comment_author)
+
+
+def dry_run_of(source: Forge, reconciler: Reconciler, log: Log) -> tuple[Forge, Reconciler]:
+    """The source forge and the reconciler of a dry run: the same run over forges that tell each write they would
+    make instead of making it (``DryRunForge``), in time that every wait passes at once."""
+    from bot.forge.dry_run import DryRunForge
+
+    def teller(role: str) -> Callable[[str], None]:
+        return lambda write: log(f"envbot: dry run: {role}: would {write}")
+
+    def rehearsal(forge: Forge, role: str) -> DryRunForge:
+        return DryRunForge(forge, teller(role), checks_supported=forge.checks_supported)
+
+    time = PassingTime(reconciler.clock())
+    return rehearsal(source, "source"), dataclasses.replace(
+        reconciler,
+        platform=rehearsal(reconciler.platform, "platform"),
+        apps=rehearsal(reconciler.apps, "apps"),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
 
 
 def handle_event_files(
@@ -393,7 +375,9 @@ def handle_event_files(
         if not repository:
             raise UserError(f"{event_path}: the payload names no repository and events.repository is not set")
         source = open_source_forge(config, repository)
+    if dry_run:
+        source, reconciler = dry_run_of(source, reconciler, data_log(log))
     handler = EventHandler(
         config, source, reconciler, log, dry_run=dry_run, environ=dict(os.environ if environ is None else environ)
     )
-    return handler.handle(event)
+    return handler.handle(event, intent)

@@ -63,7 +63,7 @@ def _console() -> Any:
 
 
 def _load_catalogs(catalogs_dir: Path) -> CatalogSet:
-    from bot.catalog.loader import load_catalogs
+    from bot.catalog_files import load_catalogs
 
     return load_catalogs(catalogs_dir)
 
@@ -352,6 +352,21 @@ def bootstrap(platform_repo: str, app_repo: str, revision: str, out_dir: Path) -
     _write_trees(out_dir, files)
     for rendered in files:
         click.echo(f"wrote {out_dir.as_posix()}/{rendered.repo.value}/{rendered.path}")
+
+
+SCHEMA_NAMES = ("envbot", "catalog", "environment")
+"""The documents people write for envbot, each with a JSON Schema in ``bot/schemas/NAME.schema.json``."""
+
+
+@cli.command("schema")
+@click.argument("name", metavar="NAME")
+def schema(name: str) -> None:
+    """Print the JSON Schema of envbot.yaml (envbot), catalog.yaml (catalog) or an environment file (environment)."""
+    from importlib.resources import files
+
+    if name not in SCHEMA_NAMES:
+        raise UserError(f"no schema named {name!r} (known: {', '.join(SCHEMA_NAMES)})")
+    click.echo((files("bot") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
 
 
 CONFIG_OPTION = click.option(

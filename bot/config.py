@@ -6,14 +6,14 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bot import yamldoc
-from bot.cluster.verdicts import DEFAULT_POLICY
-from bot.durations import parse_duration
+from bot.documents import Node
 from bot.errors import UserError
-from bot.events.config import EventsConfig, parse_events_config
+from bot.events.config import EventsConfig, read_events_config
+from bot.names import is_repository
 from bot.reconcile.gate import DEFAULT_SETTLE, MergePolicy, NativeMerge
+from bot.reconcile.verdicts import DEFAULT_POLICY
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi
 
 DEFAULT_CONFIG_FILE = "envbot.yaml"
@@ -36,11 +36,8 @@ class RepositoryConfig:
 
     @property
     def is_github(self) -> bool:
-        owner, sep, name = self.repository.partition("/")
         local_hint = self.repository.startswith((".", "/", "~")) or "://" in self.repository
-        return bool(
-            sep and owner and name and "/" not in name and not local_hint and not Path(self.repository).exists()
-        )
+        return is_repository(self.repository) and not local_hint and not Path(self.repository).exists()
 
 
 @dataclass(frozen=True)
@@ -87,157 +84,103 @@ class Config:
         return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
 
 
-_SCHEMA: dict[str, Any] = {
-    "platform": {"repository": str, "baseBranch": str},
-    "apps": {"repository": str, "baseBranch": str},
-    "catalogs": str,
-    "github": {"apiUrl": str, "commentAuthor": str},
-    "cluster": {"type": str, "kubeconfig": str, "context": str, "path": str, "argocdNamespace": str},
-    "render": {
-        "environmentsDir": str,
-        "workspaceApi": str,
-        "workspaceNamespace": str,
-        "providerConfig": str,
-        "providerConfigKind": str,
-        "connectionSecretNamespace": str,
-        "secretsNamespace": str,
-        "argocdNamespace": str,
-    },
-    "timeouts": {"failureGrace": str, "stuckDeletingAfter": str, "wait": str, "pollInterval": str},
-    "merge": {"method": str, "requiredChecks": list, "settle": str, "native": str},
-    "events": dict,
-}
+_TOP_KEYS = ("platform", "apps", "catalogs", "github", "cluster", "render", "timeouts", "merge", "events")
+_RENDER_KEYS = (
+    "environmentsDir",
+    "workspaceApi",
+    "workspaceNamespace",
+    "providerConfig",
+    "providerConfigKind",
+    "connectionSecretNamespace",
+    "secretsNamespace",
+    "argocdNamespace",
+)
 
 
-def _check(document: Any, schema: dict[str, Any], where: str, problems: list[str]) -> None:
-    if not isinstance(document, dict):
-        problems.append(f"{where or 'the file'}: must be a mapping")
-        return
-    for key, value in document.items():
-        path = f"{where}.{key}" if where else str(key)
-        expected = schema.get(key)
-        if expected is None:
-            problems.append(f"{path}: unknown key (known: {', '.join(sorted(schema))})")
-        elif isinstance(expected, dict):
-            _check(value, expected, path, problems)
-        elif not isinstance(value, expected):
-            problems.append(f"{path}: must be a {expected.__name__}")
+def _repository(node: Node) -> RepositoryConfig:
+    section = node.mapping(("repository", "baseBranch"))
+    repository = section["repository"].string("", required="give a GitHub owner/name or a local path", non_empty=True)
+    return RepositoryConfig(repository, section["baseBranch"].string("main"))
 
 
-def _duration(text: str | None, default: dt.timedelta, where: str, problems: list[str]) -> dt.timedelta:
-    if text is None:
-        return default
-    duration = parse_duration(text)
-    if duration is None:
-        problems.append(f"{where}: {text!r} is not a duration such as 30s, 10m or 2h")
-        return default
-    return duration
+def _cluster(node: Node) -> ClusterConfig:
+    section = node.mapping(("type", "kubeconfig", "context", "path", "argocdNamespace"))
+    cluster_type = section["type"].choice(ClusterType, ClusterType.KUBERNETES)
+    path = section["path"].string()
+    if cluster_type is ClusterType.STATIC and not path:
+        section["path"].problem("a static cluster reads objects from this file or folder")
+    return ClusterConfig(
+        type=cluster_type,
+        kubeconfig=section["kubeconfig"].string(),
+        context=section["context"].string(),
+        path=path,
+        argocd_namespace=section["argocdNamespace"].string(),
+    )
 
 
-def _merge_policy(merge: dict[str, Any], source: str, problems: list[str]) -> MergePolicy:
-    """``merge.requiredChecks``, ``merge.settle`` and ``merge.native``: how the merge gate weighs a pull request."""
-    required = merge.get("requiredChecks", [])
-    if not all(isinstance(name, str) and name.strip() for name in required):
-        problems.append(f"{source}: merge.requiredChecks: must be a list of check names")
-        required = []
-    try:
-        native = NativeMerge(merge.get("native", NativeMerge.AUTO.value))
-    except ValueError:
-        problems.append(f"{source}: merge.native: must be auto, always or never")
-        native = NativeMerge.AUTO
-    settle = _duration(merge.get("settle"), DEFAULT_SETTLE, f"{source}: merge.settle", problems)
+def _render(node: Node) -> RenderSettings:
+    section = node.mapping(_RENDER_KEYS)
+    base = RenderSettings()
+    return RenderSettings(
+        layout=GitOpsLayout(
+            environments_dir=section["environmentsDir"].string(base.layout.environments_dir).strip("/")
+        ),
+        workspace_api=section["workspaceApi"].choice(WorkspaceApi, WorkspaceApi.CLUSTER),
+        workspace_namespace=section["workspaceNamespace"].string(),
+        provider_config=section["providerConfig"].string(base.provider_config),
+        provider_config_kind=section["providerConfigKind"].string(base.provider_config_kind),
+        connection_secret_namespace=section["connectionSecretNamespace"].string(base.connection_secret_namespace),
+        secrets_namespace=section["secretsNamespace"].string(base.secrets_namespace),
+        argocd_namespace=section["argocdNamespace"].string(base.argocd_namespace),
+    )
+
+
+def _timeouts(node: Node) -> Timeouts:
+    section = node.mapping(("failureGrace", "stuckDeletingAfter", "wait", "pollInterval"))
+    defaults = Timeouts()
+    return Timeouts(
+        failure_grace=section["failureGrace"].duration(defaults.failure_grace),
+        stuck_deleting_after=section["stuckDeletingAfter"].duration(defaults.stuck_deleting_after),
+        wait=section["wait"].duration(defaults.wait),
+        poll_interval=section["pollInterval"].duration(defaults.poll_interval),
+    )
+
+
+def _merge_policy(section: Node) -> MergePolicy:
+    """``merge.requiredChecks``, ``merge.native`` and ``merge.settle``: how the merge gate weighs a pull request."""
+    required = section["requiredChecks"].strings(what="a list of check names")
     return MergePolicy(
-        required_checks=tuple(dict.fromkeys(name.strip() for name in required)), settle=settle, native=native
+        required_checks=tuple(dict.fromkeys(name.strip() for name in required)),
+        native=section["native"].choice(NativeMerge, NativeMerge.AUTO),
+        settle=section["settle"].duration(DEFAULT_SETTLE),
     )
 
 
 def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
     """Parse ``envbot.yaml``; unknown keys and wrong types are refused, all at once."""
     try:
-        document = yamldoc.load_one(text) or {}
+        document = yamldoc.load_one(text)
     except yamldoc.YamlError as exc:
         raise UserError(f"{source}: {exc}") from None
-    problems: list[str] = []
-    _check(document, _SCHEMA, "", problems)
-    if problems:
-        raise UserError(f"{source}: {p}" for p in problems)
-    for repo in ("platform", "apps"):
-        if not (document.get(repo) or {}).get("repository"):
-            problems.append(f"{source}: {repo}.repository: is required (a GitHub owner/name or a local path)")
-    cluster = document.get("cluster", {})
-    try:
-        cluster_type = ClusterType(cluster.get("type", "kubernetes"))
-    except ValueError:
-        problems.append(f"{source}: cluster.type: must be kubernetes, static or simulated")
-        cluster_type = ClusterType.KUBERNETES
-    if cluster_type is ClusterType.STATIC and not cluster.get("path"):
-        problems.append(f"{source}: cluster.path: a static cluster reads objects from this file or folder")
-    render = document.get("render", {})
-    try:
-        workspace_api = WorkspaceApi(render.get("workspaceApi", WorkspaceApi.CLUSTER.value))
-    except ValueError:
-        problems.append(f"{source}: render.workspaceApi: must be tf.upbound.io/v1beta1 or tf.m.upbound.io/v1beta1")
-        workspace_api = WorkspaceApi.CLUSTER
-    timeouts = document.get("timeouts", {})
-    defaults = Timeouts()
-    parsed_timeouts = Timeouts(
-        failure_grace=_duration(
-            timeouts.get("failureGrace"), defaults.failure_grace, f"{source}: timeouts.failureGrace", problems
-        ),
-        stuck_deleting_after=_duration(
-            timeouts.get("stuckDeletingAfter"),
-            defaults.stuck_deleting_after,
-            f"{source}: timeouts.stuckDeletingAfter",
-            problems,
-        ),
-        wait=_duration(timeouts.get("wait"), defaults.wait, f"{source}: timeouts.wait", problems),
-        poll_interval=_duration(
-            timeouts.get("pollInterval"), defaults.poll_interval, f"{source}: timeouts.pollInterval", problems
-        ),
-    )
-    merge = document.get("merge") or {}
-    merge_method = merge.get("method", "merge")
-    if merge_method not in ("merge", "squash"):
-        problems.append(f"{source}: merge.method: must be merge or squash")
-    merge_policy = _merge_policy(merge, source, problems)
-    events = EventsConfig()
-    try:
-        events = parse_events_config(document.get("events") or {}, source)
-    except UserError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise UserError(problems)
-    base = RenderSettings()
-    settings = RenderSettings(
-        layout=GitOpsLayout(environments_dir=render.get("environmentsDir", base.layout.environments_dir).strip("/")),
-        workspace_api=workspace_api,
-        workspace_namespace=render.get("workspaceNamespace"),
-        provider_config=render.get("providerConfig", base.provider_config),
-        provider_config_kind=render.get("providerConfigKind", base.provider_config_kind),
-        connection_secret_namespace=render.get("connectionSecretNamespace", base.connection_secret_namespace),
-        secrets_namespace=render.get("secretsNamespace", base.secrets_namespace),
-        argocd_namespace=render.get("argocdNamespace", base.argocd_namespace),
-    )
-    return Config(
-        platform=RepositoryConfig(document["platform"]["repository"], document["platform"].get("baseBranch", "main")),
-        apps=RepositoryConfig(document["apps"]["repository"], document["apps"].get("baseBranch", "main")),
-        catalogs=document.get("catalogs", "catalogs"),
-        github_api_url=(document.get("github") or {}).get("apiUrl", "https://api.github.com"),
-        comment_author=(document.get("github") or {}).get("commentAuthor"),
-        cluster=ClusterConfig(
-            type=cluster_type,
-            kubeconfig=cluster.get("kubeconfig"),
-            context=cluster.get("context"),
-            path=cluster.get("path"),
-            argocd_namespace=cluster.get("argocdNamespace"),
-        ),
-        render=settings,
-        timeouts=parsed_timeouts,
-        merge_method=merge_method,
-        merge_policy=merge_policy,
-        events=events,
+    root = Node(document, source).mapping(_TOP_KEYS)
+    github = root["github"].mapping(("apiUrl", "commentAuthor"))
+    merge = root["merge"].mapping(("method", "requiredChecks", "settle", "native"))
+    config = Config(
+        platform=_repository(root["platform"]),
+        apps=_repository(root["apps"]),
+        catalogs=root["catalogs"].string("catalogs"),
+        github_api_url=github["apiUrl"].string("https://api.github.com"),
+        comment_author=github["commentAuthor"].string(),
+        cluster=_cluster(root["cluster"]),
+        render=_render(root["render"]),
+        timeouts=_timeouts(root["timeouts"]),
+        merge_method=merge["method"].choice(("merge", "squash"), "merge"),
+        merge_policy=_merge_policy(merge),
+        events=read_events_config(root["events"]),
         base_dir=base_dir,
     )
+    root.problems.raise_if_any()
+    return config
 
 
 def load_config(path: Path) -> Config:

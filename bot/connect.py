@@ -7,16 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from bot.catalog.loader import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.clock import WALL_CLOCK, Timebase
 from bot.cluster.protocol import Cluster
-from bot.cluster.verdicts import VerdictPolicy
 from bot.config import ClusterType, Config, RepositoryConfig
 from bot.errors import UserError
 from bot.forge.model import MergeMethod
 from bot.forge.protocol import Forge
 from bot.reconcile.runner import Reconciler
+from bot.reconcile.verdicts import VerdictPolicy
+from bot.report.pull_requests import WORDING
 
 TOKEN_VARIABLES = ("ENVBOT_GITOPS_TOKEN", "GITHUB_TOKEN")
 T = TypeVar("T")
@@ -117,6 +118,7 @@ def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK, *, preflig
         apps=apps,
         cluster=open_cluster(config, platform, apps, catalogs, timebase),
         catalogs=catalogs,
+        wording=WORDING,
         settings=config.render,
         policy=VerdictPolicy(
             failure_grace=config.timeouts.failure_grace,

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.catalog.loader import load_catalogs
+from bot.catalog_files import load_catalogs
 from bot.clock import WALL_CLOCK, Timebase
 from bot.environment.bind import bind_environment
 from bot.environment.spec import parse_environment
@@ -16,6 +16,7 @@ from bot.forge.local import LocalForge
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Reconciler
 from bot.report.progress import Timeline
+from bot.report.pull_requests import WORDING
 from bot.report.status import status_row, status_table
 from bot.report.text import render_text
 from bot.simulation import SimulatedCluster
@@ -67,7 +68,13 @@ def run_demo(
     apps = LocalForge.initialize(workdir / "apps.git", {"README.md": readme})
     cluster = SimulatedCluster(platform, apps, catalogs, clock=timebase.clock)
     reconciler = Reconciler(
-        platform=platform, apps=apps, cluster=cluster, catalogs=catalogs, clock=timebase.clock, sleep=timebase.sleep
+        platform=platform,
+        apps=apps,
+        cluster=cluster,
+        catalogs=catalogs,
+        wording=WORDING,
+        clock=timebase.clock,
+        sleep=timebase.sleep,
     )
 
     console.print(render_text("demo_banner.txt.j2", workdir=workdir.as_posix(), environment=environment.name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_TTL = re.compile(r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?\Z")
+_TTL = re.compile(r"^(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?\Z", re.ASCII)
 _TTL_UNITS = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60}
 
 
@@ -19,7 +19,7 @@ def parse_ttl(text: str) -> int | None:
 
 def parse_duration(text: str) -> dt.timedelta | None:
     """``30s`` (seconds on their own) or a non-zero ``parse_ttl`` duration such as ``10m``; None for anything else."""
-    if text.endswith("s") and text[:-1].isdigit():
+    if text.endswith("s") and text[:-1].isascii() and text[:-1].isdigit():
         return dt.timedelta(seconds=int(text[:-1]))
     seconds = parse_ttl(text)
     return dt.timedelta(seconds=seconds) if seconds else None

@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from bot.catalog.model import CatalogSet
-from bot.clock import Clock, utc_timestamp
+from bot.clock import Clock, parse_timestamp, utc_timestamp
 from bot.cluster.model import ENVIRONMENT_LABEL, KNOWN_KINDS, Kind, ObservedObject, kind_of
 from bot.cluster.static import StaticCluster
 from bot.environment.model import CATALOG_LABEL
@@ -281,11 +281,11 @@ class SimulatedCluster:
         entries = json.loads(self.state_file.read_text(encoding="utf-8"))
         self._tracked = {
             (e["kind"], e["namespace"], e["name"]): _Tracked(
-                created=dt.datetime.fromisoformat(e["created"]),
-                changed=dt.datetime.fromisoformat(e["changed"]),
+                created=parse_timestamp(e["created"]),
+                changed=parse_timestamp(e["changed"]),
                 digest=e["digest"],
                 generation=e["generation"],
-                removed=dt.datetime.fromisoformat(e["removed"]) if e["removed"] else None,
+                removed=parse_timestamp(e["removed"]) if e["removed"] else None,
                 last=e["last"],
                 owner=e.get("owner"),
                 generated_by=e.get("generated_by"),

@@ -1,6 +1,6 @@
-"""Catalogs: the model, the folder loader, and Konstruct-compatible parameter discovery."""
+"""Catalogs: the model, the parser of a catalog's files, and Konstruct-compatible parameter discovery."""
 
-from bot.catalog.loader import load_catalogs, parse_catalog, read_catalog_folder
+from bot.catalog.loader import parse_catalog
 from bot.catalog.model import Catalog, CatalogSet, CatalogType, Output, Parameter, ParameterType
 
 __all__ = [
@@ -10,7 +10,5 @@ __all__ = [
     "Output",
     "Parameter",
     "ParameterType",
-    "load_catalogs",
     "parse_catalog",
-    "read_catalog_folder",
 ]

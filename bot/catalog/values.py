@@ -7,35 +7,11 @@ import re
 from typing import Any
 
 from bot.catalog.model import Parameter, ParameterType
+from bot.documents import describe_type, show
 
 _QUOTE_HINT = "put it in quotes to keep it text (YAML reads an unquoted number, true, false or null as that type)"
 _BOOLEAN_HINT = "envbot reads YAML 1.2, where only true and false are booleans"
 _YAML_1_1_BOOLEANS = frozenset({"y", "n", "yes", "no", "on", "off"})
-_MAX_SHOWN = 60
-
-
-def show(value: Any) -> str:
-    """A short, safe rendering of a user value for an error message."""
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "...'"
-
-
-def describe_type(value: Any) -> str:
-    if value is None:
-        return "an empty value (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {show(value)}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def problem_with_value(param: Parameter, value: Any) -> str | None:

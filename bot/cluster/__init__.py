@@ -1,4 +1,4 @@
-"""Reads and judges Workspaces and Argo CD Applications; the only package that talks to Kubernetes."""
+"""Reads Workspaces and Argo CD Applications; the only package that talks to Kubernetes."""
 
 from bot.cluster.errors import (
     ClusterConfigError,
@@ -34,33 +34,15 @@ from bot.cluster.protocol import Cluster
 from bot.cluster.selectors import LabelSelector, parse_selector
 from bot.cluster.snapshot import ObservedSnapshot, group_by_environment, observe
 from bot.cluster.static import StaticCluster
-from bot.cluster.verdicts import (
-    DEFAULT_POLICY,
-    ApplicationState,
-    Rollup,
-    State,
-    Verdict,
-    VerdictOutcome,
-    VerdictPolicy,
-    WorkspaceState,
-    application_rollup,
-    application_verdict,
-    deletion_rollup,
-    deletion_verdict,
-    workspace_rollup,
-    workspace_verdict,
-)
 
 __all__ = [
     "APPLICATION",
     "CATALOG_LABEL",
-    "DEFAULT_POLICY",
     "ENVIRONMENT_LABEL",
     "KNOWN_KINDS",
     "NAMESPACED_WORKSPACE",
     "WORKSPACE",
     "WORKSPACE_KINDS",
-    "ApplicationState",
     "Cluster",
     "ClusterConfigError",
     "ClusterForbiddenError",
@@ -79,22 +61,10 @@ __all__ = [
     "ObservedSnapshot",
     "OutputNotFoundError",
     "OutputType",
-    "Rollup",
-    "State",
     "StaticCluster",
-    "Verdict",
-    "VerdictOutcome",
-    "VerdictPolicy",
     "WorkspaceOutputs",
-    "WorkspaceState",
-    "application_rollup",
-    "application_verdict",
-    "deletion_rollup",
-    "deletion_verdict",
     "group_by_environment",
     "observe",
     "parse_selector",
     "workspace_outputs",
-    "workspace_rollup",
-    "workspace_verdict",
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
+from bot.clock import parse_timestamp
 from bot.environment.model import CATALOG_LABEL as CATALOG_LABEL
 from bot.environment.model import ENVIRONMENT_LABEL as ENVIRONMENT_LABEL
 from bot.environment.model import SPEC_HASH_ANNOTATION
@@ -197,16 +198,15 @@ def thaw(value: JsonValue) -> Any:
 
 
 def parse_time(value: object) -> dt.datetime | None:
-    """An RFC 3339 timestamp as an aware datetime; ``None`` when absent or malformed."""
+    """An RFC 3339 timestamp as an aware datetime (a string in UTC); ``None`` when absent or malformed."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _int_or_none(value: object) -> int | None:

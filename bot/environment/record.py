@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import yamldoc
 from bot.catalog.model import API_VERSION
-from bot.clock import utc_timestamp
+from bot.clock import parse_timestamp, utc_timestamp
 from bot.environment.model import BoundEnvironment, Environment
 from bot.environment.spec import environment_from_document, environment_to_document
 from bot.errors import EnvironmentSpecError
@@ -80,7 +80,7 @@ def _intent(value: Any, source: str, field: str) -> RecordedIntent | None:
     if not isinstance(value, dict):
         raise EnvironmentSpecError(f"{source}: {field}: must be a mapping")
     try:
-        requested_at = dt.datetime.fromisoformat(str(value["requestedAt"]).replace("Z", "+00:00"))
+        requested_at = parse_timestamp(str(value["requestedAt"]))
     except (KeyError, ValueError):
         raise EnvironmentSpecError(f"{source}: {field}.requestedAt: must be an RFC 3339 time") from None
     count = value.get("count", 1)

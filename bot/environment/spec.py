@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import yamldoc
 from bot.catalog.model import API_VERSION
-from bot.catalog.values import describe_type, show
+from bot.documents import Node, describe_type, show
 from bot.durations import parse_ttl
 from bot.environment.model import (
     CatalogRequest,
@@ -20,40 +20,30 @@ from bot.environment.model import (
     SecretRequest,
 )
 from bot.errors import EnvironmentSpecError
-from bot.names import MAX_LABEL_LENGTH, is_dns1123_label, is_repository
+from bot.names import SUBDOMAIN_RULE, is_dns1123_label, is_dns1123_subdomain, is_repository, label_problem
 
-_TOP_KEYS = frozenset(
-    {
-        "apiVersion",
-        "kind",
-        "name",
-        "namespace",
-        "type",
-        "description",
-        "cluster",
-        "ttl",
-        "owner",
-        "origin",
-        "catalogs",
-    }
+_TOP_KEYS = (
+    "apiVersion",
+    "kind",
+    "name",
+    "namespace",
+    "type",
+    "description",
+    "cluster",
+    "ttl",
+    "owner",
+    "origin",
+    "catalogs",
 )
-_CATALOG_KEYS = frozenset({"name", "parameters"})
-_ORIGIN_KEYS = frozenset({"kind", "repository", "branch", "pullRequest"})
+_ORIGIN_KEYS = ("kind", "repository", "branch", "pullRequest")
 _SECRET_KEYS = frozenset({"backend", "path", "key", "env"})
-_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\Z")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+\Z")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_DESCRIPTION = 1000
+_MAX_OWNER = 200
 DEFAULT_CLUSTER = "in-cluster"
-
-
-def _label_problem(value: object) -> str:
-    if isinstance(value, str) and len(value) > MAX_LABEL_LENGTH:
-        return f"is {len(value)} characters long; at most {MAX_LABEL_LENGTH} are allowed"
-    return (
-        f"{show(value)} is not a DNS-1123 label (lowercase letters, digits and '-', "
-        "starting and ending with a letter or digit)"
-    )
+"""The Argo CD destination by default. Argo CD itself takes any text as a cluster name; envbot makes it a folder of
+the app repository (``<env>/<cluster>/<catalog>.yaml``), so it keeps to a DNS-1123 subdomain, as Kubernetes names."""
 
 
 def parse_value(value: Any) -> Any:
@@ -87,8 +77,9 @@ def check_secret_fields(ref: SecretRef) -> str | None:
     missing = [name for name in ("backend", "path", "key") if not getattr(ref, name)]
     if missing:
         return f"the secret reference lacks {', '.join(missing)} (give them under fromSecret)"
-    if not is_dns1123_label(ref.backend):
-        return f"fromSecret.backend {show(ref.backend)} must be a DNS-1123 label, such as vault or kubernetes"
+    backend_problem = label_problem(ref.backend)
+    if backend_problem is not None:
+        return f"fromSecret.backend {backend_problem}; name one such as vault or kubernetes"
     if not _SECRET_KEY.match(ref.key):
         return f"fromSecret.key {show(ref.key)} may hold only letters, digits, '-', '_' and '.'"
     if ref.env is not None and not _ENV_VAR.match(ref.env):
@@ -106,139 +97,71 @@ def parse_environment(text: str, source: str) -> Environment:
 
 
 def environment_from_document(document: Any, source: str) -> Environment:
-    problems: list[str] = []
-
-    def add(where: str, message: str) -> None:
-        problems.append(f"{source}: {where}: {message}")
-
+    """Check and build an environment from its loaded document; every problem is raised at once, sorted."""
     if not isinstance(document, dict):
         raise EnvironmentSpecError(f"{source}: must be a mapping with kind: Environment, got {describe_type(document)}")
-    for key in document:
-        if key not in _TOP_KEYS:
-            add(str(key), f"unknown field (known: {', '.join(sorted(_TOP_KEYS))})")
-    if document.get("kind") != "Environment":
-        add("kind", f"must be Environment, got {show(document.get('kind'))}")
-    if document.get("apiVersion", API_VERSION) != API_VERSION:
-        add("apiVersion", f"must be {API_VERSION}, got {show(document.get('apiVersion'))}")
-
-    name = document.get("name")
-    if not is_dns1123_label(name):
-        add("name", "is missing" if name is None else _label_problem(name))
-    namespace = document.get("namespace", name)
-    if namespace is not name and not is_dns1123_label(namespace):
-        add("namespace", _label_problem(namespace))
-
-    env_type = EnvironmentType.PRE_RELEASE
-    try:
-        env_type = EnvironmentType(document.get("type", "pre-release"))
-    except ValueError:
-        add("type", f"must be pre-release or release, got {show(document.get('type'))}")
-
-    description = document.get("description", "")
-    if not isinstance(description, str):
-        add("description", f"must be a string, got {describe_type(description)}")
-        description = ""
-    elif len(description) > _MAX_DESCRIPTION:
-        add("description", f"is {len(description)} characters long; at most {_MAX_DESCRIPTION} are allowed")
-
-    cluster = document.get("cluster", DEFAULT_CLUSTER)
-    if not isinstance(cluster, str) or len(cluster) > 253 or not _CLUSTER_NAME.match(cluster):
-        add(
-            "cluster",
-            f"{show(cluster)} is not an Argo CD cluster name (lowercase letters, digits, '-' and '.')",
-        )
-
-    ttl = document.get("ttl")
-    ttl_seconds: int | None = None
-    if ttl is not None:
-        ttl_seconds = parse_ttl(ttl) if isinstance(ttl, str) else None
-        if not ttl_seconds:
-            add("ttl", f"{show(ttl)} is not a duration such as 30m, 72h, 7d or 1w2d")
-
-    owner = document.get("owner")
-    if owner is not None and (not isinstance(owner, str) or "\n" in owner or len(owner) > 200):
-        add("owner", "must be a one-line string")
-
-    origin = _origin(document.get("origin"), add)
-    catalogs = _catalog_requests(document.get("catalogs"), add)
-
-    if problems:
-        raise EnvironmentSpecError(sorted(problems))
-    return Environment(
+    root = Node(document, source).mapping(_TOP_KEYS)
+    root["kind"].choice(("Environment",), required=True)
+    root["apiVersion"].choice((API_VERSION,), API_VERSION)
+    name = root["name"].label(required=True)
+    ttl = root["ttl"]
+    ttl_seconds = ttl.parsed(_ttl_seconds, None, f"{show(ttl.value)} is not a duration such as 30m, 72h, 7d or 1w2d")
+    environment = Environment(
         name=str(name),
-        namespace=str(namespace),
-        type=env_type,
-        description=description.strip(),
-        cluster=cluster,
-        ttl=ttl,
+        namespace=root["namespace"].label() or str(name),
+        type=root["type"].choice(EnvironmentType, EnvironmentType.PRE_RELEASE),
+        description=root["description"].string("", max_length=_MAX_DESCRIPTION).strip(),
+        cluster=root["cluster"].string(DEFAULT_CLUSTER, valid=is_dns1123_subdomain, what=SUBDOMAIN_RULE),
+        ttl=ttl.value if ttl_seconds else None,
         ttl_seconds=ttl_seconds,
-        owner=owner,
-        origin=origin,
-        catalogs=catalogs,
+        owner=root["owner"].string(one_line=True, max_length=_MAX_OWNER),
+        origin=_origin(root["origin"]),
+        catalogs=_catalog_requests(root["catalogs"]),
+    )
+    if root.problems.lines:
+        raise EnvironmentSpecError(sorted(root.problems.lines))
+    return environment
+
+
+def _ttl_seconds(text: str) -> int | None:
+    return parse_ttl(text) or None
+
+
+def _origin(node: Node) -> Origin:
+    origin = node.mapping(_ORIGIN_KEYS)
+    kind = origin["kind"].choice(OriginKind, OriginKind.MANUAL)
+    branch = origin["branch"].string(non_empty=True, one_line=True, valid=_is_branch, what="a branch name")
+    number = origin["pullRequest"].integer(minimum=1, what="a pull request number")
+    if kind is OriginKind.BRANCH and not branch:
+        origin["branch"].problem("a branch origin names its branch")
+    if kind is OriginKind.PULL_REQUEST and not number:
+        origin["pullRequest"].problem("a pullRequest origin names its pull request number")
+    return Origin(
+        kind=kind,
+        repository=origin["repository"].string(valid=is_repository, what="a GitHub owner/name"),
+        branch=branch,
+        pull_request=number,
     )
 
 
-def _origin(value: Any, add: Any) -> Origin:
-    if value is None:
-        return Origin()
-    if not isinstance(value, dict):
-        add("origin", f"must be a mapping, got {describe_type(value)}")
-        return Origin()
-    for key in value:
-        if key not in _ORIGIN_KEYS:
-            add(f"origin.{key}", f"unknown field (known: {', '.join(sorted(_ORIGIN_KEYS))})")
-    try:
-        kind = OriginKind(value.get("kind", "manual"))
-    except ValueError:
-        add("origin.kind", f"must be branch, pullRequest or manual, got {show(value.get('kind'))}")
-        return Origin()
-    repository = value.get("repository")
-    if repository is not None and not is_repository(repository):
-        add("origin.repository", f"{show(repository)} is not an owner/name repository")
-    branch = value.get("branch")
-    if branch is not None and (not isinstance(branch, str) or not branch or "\n" in branch or ".." in branch):
-        add("origin.branch", f"{show(branch)} is not a branch name")
-    number = value.get("pullRequest")
-    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
-        add("origin.pullRequest", f"must be a pull request number, got {describe_type(number)}")
-    if kind is OriginKind.BRANCH and not branch:
-        add("origin.branch", "a branch origin names its branch")
-    if kind is OriginKind.PULL_REQUEST and not number:
-        add("origin.pullRequest", "a pullRequest origin names its pull request number")
-    return Origin(kind=kind, repository=repository, branch=branch, pull_request=number)
+def _is_branch(name: str) -> bool:
+    return ".." not in name
 
 
-def _catalog_requests(value: Any, add: Any) -> tuple[CatalogRequest, ...]:
-    if value is None:
-        add("catalogs", "is missing: list the catalogs to deploy")
-        return ()
-    if not isinstance(value, list) or not value:
-        add("catalogs", "must be a non-empty list of {name, parameters}")
-        return ()
-    requests: list[CatalogRequest] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(value):
-        where = f"catalogs[{index}]"
-        if not isinstance(entry, dict):
-            add(where, f"must be a mapping with name and parameters, got {describe_type(entry)}")
-            continue
-        for key in entry:
-            if key not in _CATALOG_KEYS:
-                add(f"{where}.{key}", "unknown field (known: name, parameters)")
-        name = entry.get("name")
-        if not is_dns1123_label(name):
-            add(f"{where}.name", "is missing" if name is None else f"catalog name {_label_problem(name)}")
-            continue
-        if name in seen:
-            add(f"{where}.name", f"catalog {name} is listed twice")
-            continue
-        seen.add(name)
-        parameters = entry.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            add(f"{where}.parameters", f"must be a mapping, got {describe_type(parameters)}")
-            continue
-        requests.append(CatalogRequest(name=name, parameters={str(k): v for k, v in parameters.items()}))
-    return tuple(requests)
+def _catalog_requests(node: Node) -> tuple[CatalogRequest, ...]:
+    requests: dict[str, CatalogRequest] = {}
+    entries = node.items(
+        what="a non-empty list of {name, parameters}", required="list the catalogs to deploy", non_empty=True
+    )
+    for entry in entries:
+        catalog = entry.mapping(("name", "parameters"), what="a mapping with name and parameters")
+        name = catalog["name"].label(required=True)
+        if name is not None and name in requests:
+            catalog["name"].problem(f"catalog {name} is listed twice")
+        elif name is not None:
+            parameters = {key: parameter.value for key, parameter in catalog["parameters"].mapping().entries()}
+            requests[name] = CatalogRequest(name=name, parameters=parameters)
+    return tuple(requests.values())
 
 
 def environment_to_document(environment: Environment) -> dict[str, Any]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.errors import UserError
+from bot.documents import Node, show
 from bot.events.naming import prefix_problem
 from bot.forge.model import Permission
 from bot.names import is_repository
@@ -59,101 +58,78 @@ class EventsConfig:
         return tuple(dict.fromkeys(found))
 
 
-_CONFIG_KEYS: Final = frozenset(
-    {
-        "repository",
-        "branches",
-        "defaultTemplate",
-        "provisionLabel",
-        "destroyOnCloseUnmerged",
-        "permission",
-        "namePrefix",
-        "foreignCommands",
-    }
+_CONFIG_KEYS: Final = (
+    "repository",
+    "branches",
+    "defaultTemplate",
+    "provisionLabel",
+    "destroyOnCloseUnmerged",
+    "permission",
+    "namePrefix",
+    "foreignCommands",
 )
+_PERMISSIONS: Final = "read, triage, write, maintain or admin"
 
 
-def _template_problem(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "must be a file path"
-    if "\x00" in value or "\n" in value:
-        return "must be a one-line file path"
-    return None
+def _template(node: Node, *, required: bool = False) -> str | None:
+    return node.string(required=required, non_empty=True, one_line=True, what="a one-line file path")
+
+
+def _branch_rules(node: Node) -> tuple[BranchRule, ...]:
+    rules: list[BranchRule] = []
+    for entry in node.items(what="a list of {pattern, template}"):
+        rule = entry.mapping(("pattern", "template"), what="a mapping with pattern and template")
+        pattern = rule["pattern"].string(required=True, non_empty=True, what="a branch glob such as feature/*")
+        template = _template(rule["template"], required=True)
+        if pattern is not None and template is not None:
+            rules.append(BranchRule(pattern, template))
+    return tuple(rules)
+
+
+def _permission(node: Node) -> Permission:
+    permission = node.parsed(Permission.parse, Permission.WRITE, f"must be {_PERMISSIONS}, got {show(node.value)}")
+    if permission is Permission.NONE:
+        node.problem("none would let anyone run commands; use read or more")
+    return permission
+
+
+def _name_prefix(node: Node) -> str:
+    prefix = node.string("")
+    problem = prefix_problem(prefix)
+    if problem is not None:
+        node.problem(problem)
+        return ""
+    return prefix
+
+
+def read_events_config(node: Node) -> EventsConfig:
+    """The ``events`` section read at ``node`` (absent: the defaults); its problems are noted there."""
+    events = node.mapping(_CONFIG_KEYS)
+    return EventsConfig(
+        repository=events["repository"].string(valid=is_repository, what="a GitHub owner/name"),
+        branches=_branch_rules(events["branches"]),
+        default_template=_template(events["defaultTemplate"]),
+        provision_label=events["provisionLabel"].string(
+            DEFAULT_PROVISION_LABEL,
+            non_empty=True,
+            max_length=MAX_LABEL_LENGTH,
+            what=f"a label name of 1 to {MAX_LABEL_LENGTH} characters",
+        ),
+        destroy_on_close_unmerged=events["destroyOnCloseUnmerged"].boolean(False),
+        permission=_permission(events["permission"]),
+        name_prefix=_name_prefix(events["namePrefix"]),
+        foreign_commands=frozenset(
+            name.lower()
+            for name in events["foreignCommands"].strings(
+                what="a list of command names without the slash, such as lgtm", valid=_COMMAND_NAME.fullmatch
+            )
+        ),
+    )
 
 
 def parse_events_config(document: Any, source: str, where: str = "events") -> EventsConfig:
     """The ``events`` section of ``envbot.yaml``; every problem raised at once as ``UserError`` lines."""
-    if document is None:
-        return EventsConfig()
-    problems: list[str] = []
-
-    def add(key: str, message: str) -> None:
-        problems.append(f"{source}: {where}.{key}: {message}")
-
-    if not isinstance(document, Mapping):
-        raise UserError(f"{source}: {where}: must be a mapping")
-    for key in document:
-        if key not in _CONFIG_KEYS:
-            add(str(key), f"unknown key (known: {', '.join(sorted(_CONFIG_KEYS))})")
-    repository = document.get("repository")
-    if repository is not None and not is_repository(repository):
-        add("repository", "must be a GitHub owner/name")
-        repository = None
-    rules: list[BranchRule] = []
-    branches = document.get("branches", [])
-    if not isinstance(branches, list):
-        add("branches", "must be a list of {pattern, template}")
-        branches = []
-    for index, entry in enumerate(branches):
-        at = f"branches[{index}]"
-        if not isinstance(entry, Mapping) or set(entry) != {"pattern", "template"}:
-            add(at, "must be a mapping with exactly pattern and template")
-            continue
-        pattern, template = entry["pattern"], entry["template"]
-        if not isinstance(pattern, str) or not pattern.strip():
-            add(f"{at}.pattern", "must be a branch glob such as feature/*")
-            continue
-        problem = _template_problem(template)
-        if problem is not None:
-            add(f"{at}.template", problem)
-            continue
-        rules.append(BranchRule(pattern, template))
-    default_template = document.get("defaultTemplate")
-    if default_template is not None and (problem := _template_problem(default_template)) is not None:
-        add("defaultTemplate", problem)
-        default_template = None
-    label = document.get("provisionLabel", DEFAULT_PROVISION_LABEL)
-    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_LENGTH:
-        add("provisionLabel", f"must be a label name of 1 to {MAX_LABEL_LENGTH} characters")
-        label = DEFAULT_PROVISION_LABEL
-    destroy = document.get("destroyOnCloseUnmerged", False)
-    if not isinstance(destroy, bool):
-        add("destroyOnCloseUnmerged", "must be true or false")
-        destroy = False
-    permission = Permission.WRITE
-    try:
-        permission = Permission.parse(str(document.get("permission", "write")))
-    except ValueError:
-        add("permission", "must be one of read, triage, write, maintain, admin")
-    if permission is Permission.NONE:
-        add("permission", "none would let anyone run commands; use read or more")
-    prefix = document.get("namePrefix", "")
-    if not isinstance(prefix, str) or (problem := prefix_problem(prefix)) is not None:
-        add("namePrefix", problem if isinstance(prefix, str) and problem else "must be a string")
-        prefix = ""
-    foreign = document.get("foreignCommands", [])
-    if not isinstance(foreign, list) or not all(isinstance(f, str) and _COMMAND_NAME.fullmatch(f) for f in foreign):
-        add("foreignCommands", "must be a list of command names without the slash, such as lgtm")
-        foreign = []
-    if problems:
-        raise UserError(problems)
-    return EventsConfig(
-        repository=repository,
-        branches=tuple(rules),
-        default_template=default_template,
-        provision_label=label,
-        destroy_on_close_unmerged=destroy,
-        permission=permission,
-        name_prefix=prefix,
-        foreign_commands=frozenset(f.lower() for f in foreign),
-    )
+    node = Node(document, source, where)
+    config = read_events_config(node)
+    node.problems.raise_if_any()
+    return config

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from typing import Final
 
-from bot.names import MAX_LABEL_LENGTH, is_dns1123_label
+from bot.names import HASH_LENGTH, is_dns1123_label, name_hash, with_hash
 
-HASH_LENGTH: Final = 8
 MAX_PREFIX_LENGTH: Final = 20
 _READ_AT_MOST: Final = 256
 """Only this much of a branch name shapes the readable part; the hash always covers all of it."""
@@ -33,7 +31,7 @@ def prefix_problem(prefix: str) -> str | None:
 
 def branch_hash(branch: str) -> str:
     """A short, stable digest of the whole branch name (any text, lone surrogates included)."""
-    return hashlib.sha256(branch.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_LENGTH]
+    return name_hash(branch)
 
 
 def slug(branch: str) -> str:
@@ -57,9 +55,7 @@ def environment_name(branch: str, prefix: str = "") -> str:
     kept = prefix + branch
     if is_dns1123_label(kept) and not _HASHED_TAIL.search(kept):
         return kept
-    room = MAX_LABEL_LENGTH - len(prefix) - 1 - HASH_LENGTH
-    readable = slug(branch)[:room].rstrip("-") or _EMPTY_SLUG
-    name = f"{prefix}{readable}-{branch_hash(branch)}"
+    name = with_hash(prefix + (slug(branch) or _EMPTY_SLUG), branch)
     assert is_dns1123_label(name), name
     return name
 

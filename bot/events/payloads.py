@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypedDict
 
@@ -472,28 +471,22 @@ _UNSUPPORTED: Final = {
 }
 
 
-def load_event(event_name: str, path: Path) -> Event:
-    """Read a payload file (``GITHUB_EVENT_PATH``) and parse it; the only function here that does I/O."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_PAYLOAD_BYTES + 1)
-    except FileNotFoundError:
-        raise PayloadError(f"event payload {path}: file not found") from None
-    except OSError as exc:
-        raise PayloadError(f"event payload {path}: cannot be read ({exc.strerror or exc})") from None
+def event_from_json(event_name: str, data: bytes, where: str) -> Event:
+    """Parse the bytes of a payload file (``GITHUB_EVENT_PATH``: read by ``bot.action.load_event``); ``where``
+    names it in every error."""
     if len(data) > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"event payload {path}: larger than {MAX_PAYLOAD_BYTES} bytes, so not a webhook payload")
+        raise PayloadError(f"event payload {where}: larger than {MAX_PAYLOAD_BYTES} bytes, so not a webhook payload")
     if not data.strip():
-        raise PayloadError(f"event payload {path}: the file is empty")
+        raise PayloadError(f"event payload {where}: the file is empty")
     try:
         payload = json.loads(data)
     except json.JSONDecodeError as exc:
         raise PayloadError(
-            f"event payload {path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
+            f"event payload {where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno});"
             " is the file truncated?"
         ) from None
     except UnicodeDecodeError:
-        raise PayloadError(f"event payload {path}: not UTF-8 text") from None
+        raise PayloadError(f"event payload {where}: not UTF-8 text") from None
     except RecursionError:
-        raise PayloadError(f"event payload {path}: nested too deeply to be a webhook payload") from None
+        raise PayloadError(f"event payload {where}: nested too deeply to be a webhook payload") from None
     return parse_event(event_name, payload)

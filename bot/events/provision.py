@@ -10,7 +10,7 @@ from bot.environment.bind import check_environment
 from bot.environment.model import Environment, Origin
 from bot.environment.spec import environment_from_document
 from bot.errors import EnvironmentSpecError
-from bot.events.commands import Reply, Setting, ValueProblem, coerce_value, reply
+from bot.events.comments import Reply, Setting, ValueProblem, coerce_value, reply
 from bot.events.intents import Provision
 from bot.events.text import quote
 from bot.names import did_you_mean

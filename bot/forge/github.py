@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import re
 import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from github import Auth, Github, GithubException
 
 from bot.clock import utc_timestamp
 from bot.errors import EnvbotError
+from bot.forge.commits import Head, branch_move, changes_by_path, checked_base, reusable_commit
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
     CLOSED_MARKER,
@@ -47,18 +47,19 @@ from bot.forge.model import (
     check_path,
     created_at,
     has_marker,
+    is_object_id,
     marked_body,
     posted_since,
     status_description,
 )
 from bot.forge.retry import BoundedRetry, RetryBudgetExceededError, RetryPolicy
+from bot.names import is_repository
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.github.com"
 _PAGE = 100
 _MAX_PAGES = 50
-_OBJECT_ID = re.compile(r"\A[0-9a-f]{40}\Z")
 _ENABLE_AUTO_MERGE = """
 mutation EnableAutoMerge($id: ID!, $head: GitObjectID!, $method: PullRequestMergeMethod!) {
   enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $head, mergeMethod: $method}) {
@@ -88,10 +89,7 @@ class _CountingToken(Auth.Token):
 
 
 @dataclass(frozen=True)
-class _Branch:
-    sha: str
-    tree: str
-    parents: tuple[str, ...]
+class _Branch(Head[str]):
     committed_at: dt.datetime | None = None
     protection: BranchRules = field(default_factory=BranchRules)
     """What classic branch protection of this branch requires, from the branch's own answer (read access)."""
@@ -111,6 +109,8 @@ class GitHubForge:
     used only when it hashes to its name, and written atomically.
     """
 
+    checks_supported = True
+
     def __init__(
         self,
         repository: str,
@@ -124,9 +124,9 @@ class GitHubForge:
         blob_cache: Path | None = None,
         comment_author: str | None = None,
     ) -> None:
-        owner, sep, name = repository.partition("/")
-        if not sep or not owner or not name or "/" in name:
-            raise ValueError(f"repository must be 'owner/name', got {repository!r}")
+        if not is_repository(repository):
+            raise ValueError(f"repository must be a GitHub 'owner/name', got {repository!r}")
+        owner, _, name = repository.partition("/")
         if not token:
             raise ValueError("a GitHub token is required")
         self.repository = repository
@@ -209,12 +209,8 @@ class GitHubForge:
         *,
         expected_base_sha: str | None = None,
     ) -> CommitResult:
-        wanted = _normalize(changes)
-        base_tip = self._branch(base)
-        if base_tip is None:
-            raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self.repository}")
-        if expected_base_sha is not None and expected_base_sha != base_tip.sha:
-            raise BaseMovedError(base, expected_base_sha, base_tip.sha)
+        wanted = changes_by_path(changes)
+        base_tip = checked_base(base, self._branch(base), expected_base_sha, self.repository)
         deletions = [p for p, c in wanted.items() if c is None]
         if deletions:
             existing = self._blob_paths(base_tip.tree)
@@ -234,25 +230,21 @@ class GitHubForge:
             # Reading these files back (after the merge, say) needs no request: a blob's SHA is its content's hash.
             self._blobs.update((_blob_sha(c), c) for c in wanted.values() if c is not None)
 
-        if tree == base_tip.tree:
-            target = base_tip.sha
-        elif head is not None and head.parents == (base_tip.sha,) and head.tree == tree:
-            return CommitResult(branch, head.sha, base_tip.sha, changed=False)
-        else:
+        target = reusable_commit(base_tip, tree, head)
+        if target is None:
             _, commit = self._call(
                 "POST", "/git/commits", body={"message": message, "tree": tree, "parents": [base_tip.sha]}
             )
             target = commit["sha"]
             self._remember_commit_time(target, commit.get("committer"))
 
-        if branch == base:
-            if target == base_tip.sha:
-                return CommitResult(branch, target, base_tip.sha, changed=False)
-            self._fast_forward(base, base_tip.sha, target)
-        elif head is None:
-            self._create_branch(branch, target)
-        elif head.sha == target:
+        move = branch_move(branch, base, base_tip.sha, head.sha if head else None, target)
+        if move is None:
             return CommitResult(branch, target, base_tip.sha, changed=False)
+        if move.onto_base:
+            self._fast_forward(base, base_tip.sha, target)
+        elif move.old is None:
+            self._create_branch(branch, target)
         else:
             self._move_branch(branch, target)
         return CommitResult(branch, target, base_tip.sha, changed=True)
@@ -339,7 +331,7 @@ class GitHubForge:
         if refusal is None:
             return AutoMergeResult(AutoMergeOutcome.ENABLED)
         pull = self._get_pull(number)
-        if pull.get("merged") or pull.get("merged_at"):
+        if _is_merged(pull):
             return AutoMergeResult(AutoMergeOutcome.MERGED, "merged already")
         if pull.get("auto_merge") and pull["head"]["sha"] == expected_head_sha:
             return AutoMergeResult(AutoMergeOutcome.ENABLED, "enabled already")
@@ -408,7 +400,7 @@ class GitHubForge:
             return MergeResult(MergeOutcome.HEAD_MOVED, message=_message(data_of=data))
         # 405/422: not mergeable now, or merged already (a retried merge lands here after the first succeeded).
         pull = self._get_pull(number)
-        if pull.get("merged") or pull.get("merged_at"):
+        if _is_merged(pull):
             return MergeResult(MergeOutcome.MERGED, sha=pull.get("merge_commit_sha"), message="already merged")
         return MergeResult(MergeOutcome.NOT_MERGEABLE, message=_message(data_of=data))
 
@@ -571,7 +563,7 @@ class GitHubForge:
 
     def _cache_file(self, sha: str) -> Path | None:
         """Where the disk cache keeps blob ``sha``; None without a cache, or for a name that is no object ID."""
-        if self._blob_cache is None or not _OBJECT_ID.match(sha):
+        if self._blob_cache is None or not is_object_id(sha):
             return None
         return self._blob_cache / sha
 
@@ -691,8 +683,7 @@ class GitHubForge:
         states: dict[int, PullRequestState] = {}
         for batch in self._pages("/pulls", {"state": "all"}):
             for pull in batch:
-                merged = bool(pull.get("merged_at"))
-                states[int(pull["number"])] = "merged" if merged else ("open" if pull["state"] == "open" else "closed")
+                states[int(pull["number"])] = _state(pull)
         return states
 
     def open_pull_requests(self) -> tuple[PullRequest, ...]:
@@ -704,10 +695,17 @@ class GitHubForge:
         """The head branch of every open pull request (the listing of ``open_pull_requests``)."""
         return frozenset(pr.head for pr in self.open_pull_requests())
 
-    def _pages(self, path: str, params: dict[str, Any] | None = None) -> list[list[dict[str, Any]]]:
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, *, missing: str | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """Every page of a listing, 100 a page; with ``missing``, a 404 is ``ForgeNotFoundError`` with that text."""
         pages: list[list[dict[str, Any]]] = []
         for page in range(1, _MAX_PAGES + 1):
-            _, batch = self._call("GET", path, params={**(params or {}), "per_page": _PAGE, "page": page})
+            status, batch = self._call(
+                "GET", path, params={**(params or {}), "per_page": _PAGE, "page": page}, allow=(404,) if missing else ()
+            )
+            if status == 404:
+                raise ForgeNotFoundError(missing)
             pages.append(batch)
             if len(batch) < _PAGE:
                 break
@@ -758,18 +756,9 @@ class GitHubForge:
 
     def _comments(self, number: int, since: dt.datetime | None = None) -> list[dict[str, Any]]:
         """The pull request's comments (with ``since``: those updated since, which includes every one created since)."""
-        found: list[dict[str, Any]] = []
         window = {} if since is None else {"since": utc_timestamp(since)}
-        for page in range(1, _MAX_PAGES + 1):
-            status, batch = self._call(
-                "GET", f"/issues/{number}/comments", params={**window, "per_page": _PAGE, "page": page}, allow=(404,)
-            )
-            if status == 404:
-                raise ForgeNotFoundError(f"no pull request #{number} in {self.repository}")
-            found.extend(batch)
-            if len(batch) < _PAGE:
-                break
-        return found
+        missing = f"no pull request #{number} in {self.repository}"
+        return [c for batch in self._pages(f"/issues/{number}/comments", window, missing=missing) for c in batch]
 
     def _call(
         self,
@@ -845,11 +834,6 @@ def _transport_problem(exc: requests.RequestException) -> str:
     return f"cannot connect ({type(exc).__name__})"
 
 
-def _normalize(changes: Sequence[FileChange]) -> dict[str, str | None]:
-    """Changes by path (the last change of a path wins), each path checked."""
-    return {check_path(c.path): c.content for c in changes}
-
-
 def _blob_sha(text: str) -> str:
     """The git object ID of a blob holding ``text`` (UTF-8), as GitHub names the blob it stores for it."""
     return _git_blob_id(text.encode("utf-8"))
@@ -867,9 +851,18 @@ def _decode(content: str, path: str) -> str:
         raise ForgeRejectedError(f"{path} is not a UTF-8 text file") from None
 
 
+def _is_merged(pull: dict[str, Any]) -> bool:
+    """Whether GitHub's answer about a pull request says it is merged (a listing carries only ``merged_at``)."""
+    return bool(pull.get("merged") or pull.get("merged_at"))
+
+
+def _state(pull: dict[str, Any]) -> PullRequestState:
+    """A pull request's state from GitHub's answer: merged, else open or closed."""
+    return "merged" if _is_merged(pull) else ("open" if pull["state"] == "open" else "closed")
+
+
 def _pull(data: dict[str, Any], *, with_mergeable: bool) -> PullRequest:
-    merged = bool(data.get("merged") or data.get("merged_at"))
-    state: PullRequestState = "merged" if merged else ("open" if data["state"] == "open" else "closed")
+    state = _state(data)
     mergeable = data.get("mergeable") if with_mergeable and state == "open" else None
     return PullRequest(
         number=data["number"],

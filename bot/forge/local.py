@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import re
 import shutil
 import tempfile
 import time
@@ -16,7 +15,17 @@ from typing import Any, TypeVar, cast
 
 import git
 
-from bot.clock import Clock, utc_now
+from bot.clock import Clock, parse_timestamp, utc_now
+from bot.forge.commits import (
+    Head,
+    Tip,
+    branch_move,
+    changes_by_path,
+    checked_base,
+    history_title,
+    merge_message,
+    reusable_commit,
+)
 from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.model import (
     CLOSED_MARKER,
@@ -37,10 +46,13 @@ from bot.forge.model import (
     RepositorySettings,
     StatusState,
     check_deletable_branch,
+    check_merge_method,
     check_path,
+    check_status_state,
     combine_states,
     created_at,
     has_marker,
+    is_object_id,
     marked_body,
     posted_since,
     status_description,
@@ -51,7 +63,6 @@ STATE_REF = "refs/envbot/forge"
 published by compare-and-swap on this ref (atomically with the branch it touches, for merges)."""
 
 ZERO = "0" * 40
-_SHA = re.compile(r"^[0-9a-f]{40}\Z")
 _ATTEMPTS = 20
 _IMMUTABLE_ENTRIES = 4096
 _DIRECT_REFS = ("refs/heads/", "refs/envbot/")
@@ -117,6 +128,8 @@ class LocalForge:
     Plain git has no CI, no branch rules and no auto-merge: ``merge_facts`` reports the statuses set through
     ``set_status`` and git's own mergeability, with ``checks_supported`` False, and auto-merge is always refused.
     """
+
+    checks_supported = False
 
     def __init__(
         self,
@@ -222,34 +235,26 @@ class LocalForge:
         expected_base_sha: str | None = None,
     ) -> CommitResult:
         self._check_branch(branch)
-        wanted = {check_path(c.path): c.content for c in changes}
+        wanted = changes_by_path(changes)
         for _ in range(_ATTEMPTS):
             self._sync()
-            base_sha = self._branch(base)
-            if base_sha is None:
-                raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self.location}")
-            if expected_base_sha is not None and expected_base_sha != base_sha:
-                raise BaseMovedError(base, expected_base_sha, base_sha)
-            head = None if branch == base else self._branch(branch)
-            base_tree = self._tree_of(base_sha)
-            tree = self._build_tree(base_sha, wanted) if wanted else base_tree
-            if tree == base_tree:
-                target = base_sha
-            elif head is not None and self._parents(head) == [base_sha] and self._tree_of(head) == tree:
-                return CommitResult(branch, head, base_sha, changed=False)
-            else:
-                target = self._commit_tree(tree, [base_sha], message)
-            if target == (base_sha if branch == base else head):
-                return CommitResult(branch, target, base_sha, changed=False)
-            old = base_sha if branch == base else head
+            base_tip = checked_base(base, self._tip(base), expected_base_sha, self.location)
+            head = None if branch == base else self._head(branch)
+            tree = self._build_tree(base_tip.sha, wanted) if wanted else base_tip.tree
+            target = reusable_commit(base_tip, tree, head)
+            if target is None:
+                target = self._commit_tree(tree, [base_tip.sha], message)
+            move = branch_move(branch, base, base_tip.sha, head.sha if head else None, target)
+            if move is None:
+                return CommitResult(branch, target, base_tip.sha, changed=False)
             try:
-                self._update_refs([_Update(f"refs/heads/{branch}", target, old)])
+                self._update_refs([_Update(f"refs/heads/{branch}", move.new, move.old)])
             except _ConflictError:
-                if branch == base:
-                    raise BaseMovedError(base, base_sha, self._branch(base)) from None
+                if move.onto_base:
+                    raise BaseMovedError(base, base_tip.sha, self._branch(base)) from None
                 _jitter()
                 continue
-            return CommitResult(branch, target, base_sha, changed=True)
+            return CommitResult(branch, target, base_tip.sha, changed=True)
         raise ForgeUnavailableError(f"could not update {branch!r}: too many concurrent writers")
 
     def ensure_pull_request(
@@ -309,12 +314,11 @@ class LocalForge:
         description: str,
         target_url: str | None = None,
     ) -> CommitStatus:
-        if state not in ("pending", "success", "failure", "error"):
-            raise ValueError(f"unknown status state {state!r}")
+        check_status_state(state)
         wanted = CommitStatus(context, state, status_description(description), target_url)
 
         def change(snapshot: _State) -> None:
-            if not _SHA.match(sha) or self._resolve(sha) != sha:
+            if not is_object_id(sha) or self._resolve(sha) != sha:
                 raise ForgeNotFoundError(f"no commit {sha!r} in {self.location}")
             if self._latest_statuses(snapshot, sha).get(context.lower()) == wanted:
                 return
@@ -360,8 +364,7 @@ class LocalForge:
         )
 
     def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
-        if method not in ("merge", "squash"):
-            raise ValueError(f"unknown merge method {method!r}")
+        check_merge_method(method)
         for _ in range(_ATTEMPTS):
             self._sync()
             state = self._state()
@@ -379,8 +382,7 @@ class LocalForge:
             if tree is None:
                 return MergeResult(MergeOutcome.NOT_MERGEABLE, message="merge conflict")
             parents = [base_sha] if method == "squash" else [base_sha, head_sha]
-            title = f"Merge pull request #{number} from {record['head']}\n\n{record['title']}\n"
-            merged = self._commit_tree(tree, parents, title)
+            merged = self._commit_tree(tree, parents, merge_message(number, record["head"], record["title"]))
             state.write(
                 f"pulls/{number}.json", {**record, "state": "merged", "head_sha": head_sha, "merge_sha": merged}
             )
@@ -413,8 +415,7 @@ class LocalForge:
 
     def enable_auto_merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> AutoMergeResult:
         """``MERGED`` when the pull request is merged already; ``REFUSED`` otherwise: auto-merge needs GitHub."""
-        if method not in ("merge", "squash"):
-            raise ValueError(f"unknown merge method {method!r}")
+        check_merge_method(method)
         self._sync()
         record = self._record(self._state(), number)
         if record["state"] == "merged":
@@ -445,8 +446,7 @@ class LocalForge:
             if not record.strip():
                 continue
             short, when, subject, body = [*record.strip("\n").split("\0"), "", "", ""][:4]
-            title = body.strip().splitlines()[0] if subject.startswith("Merge pull request") and body.strip() else ""
-            entries.append((short, dt.datetime.fromisoformat(when), f"{subject}: {title}" if title else subject))
+            entries.append((short, parse_timestamp(when), history_title(subject, body)))
         return tuple(entries)
 
     def branch_names(self) -> frozenset[str]:
@@ -665,7 +665,7 @@ class LocalForge:
             return out if status == 0 else None
 
         commit = spec.partition(":")[0]
-        return self._remember(("blob", spec), read) if _SHA.match(commit) else read()
+        return self._remember(("blob", spec), read) if is_object_id(commit) else read()
 
     def _ref(self, ref: str) -> str | None:
         if ref.startswith(_DIRECT_REFS):
@@ -694,7 +694,7 @@ class LocalForge:
         except (OSError, UnicodeDecodeError):
             return None
         if loose is not None:
-            return loose if _SHA.match(loose) else None
+            return loose if is_object_id(loose) else None
         try:
             packed = (root / "packed-refs").read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -704,18 +704,26 @@ class LocalForge:
         for line in packed.splitlines():
             sha, _, name = line.partition(" ")
             if name == ref:
-                return sha if _SHA.match(sha) else None
+                return sha if is_object_id(sha) else None
         return ""
 
     def _branch(self, name: str) -> str | None:
         return self._ref(f"refs/heads/{name}")
+
+    def _tip(self, name: str) -> Tip[str] | None:
+        sha = self._branch(name)
+        return None if sha is None else Tip(sha, self._tree_of(sha))
+
+    def _head(self, name: str) -> Head[str] | None:
+        sha = self._branch(name)
+        return None if sha is None else Head(sha, self._tree_of(sha), tuple(self._parents(sha)))
 
     def _resolve(self, ref: str) -> str | None:
         for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
             sha = self._ref(candidate)
             if sha is not None:
                 return sha
-        return self._ref(ref) if _SHA.match(ref) else None
+        return self._ref(ref) if is_object_id(ref) else None
 
     def _check_branch(self, name: str) -> None:
         if self._run("check-ref-format", f"refs/heads/{name}")[0] != 0 or name.startswith("-"):

@@ -7,8 +7,9 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
+from bot.clock import parse_timestamp
 from bot.forge.errors import ForgeRejectedError
 
 StatusState = Literal["pending", "success", "failure", "error"]
@@ -20,11 +21,13 @@ PullRequestState = Literal["open", "closed", "merged"]
 MergeMethod = Literal["merge", "squash"]
 """How ``Forge.merge`` joins the head into the base: a merge commit, or one squashed commit."""
 
-STATUS_STATES: frozenset[str] = frozenset({"pending", "success", "failure", "error"})
+STATUS_STATES: frozenset[str] = frozenset(get_args(StatusState))
+MERGE_METHODS: frozenset[str] = frozenset(get_args(MergeMethod))
 MAX_STATUS_DESCRIPTION = 140
 """GitHub rejects longer commit status descriptions; both forges cut them to this length."""
 
 _MARKER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*\Z")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}", re.ASCII)
 
 BOT_BRANCH_PREFIX = "envbot/"
 """envbot's own branches start with this; ``Forge.delete_branch`` deletes no other."""
@@ -336,6 +339,25 @@ def status_description(text: str) -> str:
     return text[: MAX_STATUS_DESCRIPTION - 1] + "…"
 
 
+def check_status_state(state: str) -> StatusState:
+    """``state`` when it is a commit status state GitHub knows; ``ValueError`` otherwise."""
+    if state not in STATUS_STATES:
+        raise ValueError(f"unknown status state {state!r}")
+    return cast(StatusState, state)
+
+
+def check_merge_method(method: str) -> MergeMethod:
+    """``method`` when it is a way ``Forge.merge`` joins branches (``merge``, ``squash``); ``ValueError`` otherwise."""
+    if method not in MERGE_METHODS:
+        raise ValueError(f"unknown merge method {method!r}")
+    return cast(MergeMethod, method)
+
+
+def is_object_id(text: str) -> bool:
+    """Whether ``text`` is a full git object ID (40 lowercase hex digits), as a commit SHA is written."""
+    return _OBJECT_ID.fullmatch(text) is not None
+
+
 def check_deletable_branch(name: str) -> str:
     """``name`` when it is one of envbot's own branches; ``ForgeRejectedError`` for any other (``main``, a person's)."""
     if not name.startswith(BOT_BRANCH_PREFIX) or name == BOT_BRANCH_PREFIX:
@@ -354,16 +376,15 @@ def check_path(path: str) -> str:
 
 
 def created_at(comment: Mapping[str, Any]) -> dt.datetime | None:
-    """When a comment was posted, from its ``created_at`` (GitHub's ``2026-03-09T10:20:03Z``, or a stored ISO time);
-    None when absent or unreadable. A time without a zone is UTC."""
+    """When a comment was posted, in UTC, from its ``created_at`` (GitHub's ``2026-03-09T10:20:03Z``, or the time a
+    forge stored with its offset); None when absent or no RFC 3339 time."""
     value = comment.get("created_at")
     if not isinstance(value, str):
         return None
     try:
-        when = dt.datetime.fromisoformat(value)
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def posted_since(comment: Mapping[str, Any], since: dt.datetime) -> bool:

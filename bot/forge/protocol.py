@@ -36,6 +36,11 @@ class Forge(Protocol):
     (transient) and ``ForgeNotFoundError`` / ``ForgeRejectedError`` (permanent), from ``bot.forge.errors``.
     """
 
+    @property
+    def checks_supported(self) -> bool:
+        """False on a forge with no CI at all (git on disk): nothing but envbot ever reports a check there."""
+        ...
+
     def read_file(self, path: str, ref: str) -> str | None:
         """The text of ``path`` at ``ref`` (branch, tag or commit SHA); ``None`` when the file or ref is missing."""
         ...

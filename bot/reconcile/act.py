@@ -12,7 +12,7 @@ from bot.forge.errors import ForgeRejectedError
 from bot.forge.model import AutoMergeOutcome, FileChange, MergeFacts, MergeMethod, MergeOutcome, PullRequest
 from bot.forge.protocol import Forge
 from bot.reconcile.gate import Blocker, BlockerKind, GateResult, MergePolicy, NativeMerge, Verdict, use_native, weigh
-from bot.reconcile.model import Proposal, Withdrawal
+from bot.reconcile.model import Proposal, Withdrawal, Wording
 
 PR_LABEL = "envbot"
 
@@ -66,6 +66,7 @@ def carry_out(
     *,
     policy: MergePolicy,
     now: dt.datetime,
+    wording: Wording,
 ) -> Outcome:
     """One idempotent attempt: re-running it after a crash at any point converges, never duplicates.
 
@@ -77,22 +78,19 @@ def carry_out(
     """
     changes = [FileChange.write(path, content) for path, content in proposal.writes]
     changes += [FileChange.delete(path) for path in proposal.deletes]
-    commit = forge.push_commit(proposal.branch, base, changes, proposal.title)
+    title, body = wording.title(proposal.purpose), wording.body(proposal.purpose)
+    commit = forge.push_commit(proposal.branch, base, changes, title)
     if not commit.has_diff:
         return Outcome(proposal, Progress.IN_SYNC, f"{base} already holds the change")
     try:
-        pull_request = forge.ensure_pull_request(
-            proposal.branch, base, proposal.title, proposal.body, labels=(PR_LABEL,)
-        )
+        pull_request = forge.ensure_pull_request(proposal.branch, base, title, body, labels=(PR_LABEL,))
     except ForgeRejectedError:
         # Another run merged the same change in between (the base then holds it), or someone deleted the branch
         # between the push and the pull request: push again and look once more.
-        commit = forge.push_commit(proposal.branch, base, changes, proposal.title)
+        commit = forge.push_commit(proposal.branch, base, changes, title)
         if not commit.has_diff:
             return Outcome(proposal, Progress.IN_SYNC, f"{base} already holds the change (merged by another run)")
-        pull_request = forge.ensure_pull_request(
-            proposal.branch, base, proposal.title, proposal.body, labels=(PR_LABEL,)
-        )
+        pull_request = forge.ensure_pull_request(proposal.branch, base, title, body, labels=(PR_LABEL,))
     if proposal.gate is not None:
         gate = proposal.gate
         forge.set_status(commit.sha, gate.context, gate.state, gate.description)
@@ -109,7 +107,7 @@ def carry_out(
         _delete_branch(forge, proposal.branch)
         return Outcome(proposal, Progress.MERGED, f"#{number} is merged", pull_request)
     if result.verdict is Verdict.BEHIND:
-        forge.push_commit(proposal.branch, base, changes, proposal.title)
+        forge.push_commit(proposal.branch, base, changes, title)
         return _held(proposal, Progress.CHECKS_PENDING, result, pull_request, "rebuilt on the current base")
     if result.verdict in (Verdict.CLOSED, Verdict.CONFLICT, Verdict.FAILED):
         if pull_request.auto_merge and result.verdict is Verdict.FAILED:

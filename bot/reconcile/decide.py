@@ -18,16 +18,6 @@ from bot import yamldoc
 from bot.clock import utc_timestamp
 from bot.cluster.model import ObservedObject, thaw
 from bot.cluster.outputs import workspace_outputs
-from bot.cluster.verdicts import (
-    DEFAULT_POLICY,
-    Rollup,
-    VerdictPolicy,
-    application_rollup,
-    deletion_rollup,
-    unapplied_verdict,
-    workspace_rollup,
-    workspace_verdict,
-)
 from bot.environment.model import CATALOG_LABEL, SPEC_HASH_ANNOTATION, BoundEnvironment
 from bot.environment.record import RecordedIntent
 from bot.environment.spec import environment_to_document
@@ -38,15 +28,25 @@ from bot.reconcile.model import (
     Observation,
     Phase,
     Proposal,
+    Purpose,
     Step,
     Withdrawal,
     branch_name,
     folders_digest,
 )
+from bot.reconcile.verdicts import (
+    DEFAULT_POLICY,
+    Rollup,
+    VerdictPolicy,
+    application_rollup,
+    deletion_rollup,
+    unapplied_verdict,
+    workspace_rollup,
+    workspace_verdict,
+)
 from bot.render.manifests import workspace_name
 from bot.render.renderer import Pending, RenderResult, Repo, render_environment
 from bot.render.settings import PLACEHOLDER_NAME, PLACEHOLDER_TEXT, RenderSettings
-from bot.report.text import render_text
 
 Files = Mapping[str, str]
 
@@ -72,24 +72,22 @@ def _proposal(
     writes, deletes = _diff(current, desired)
     if not writes and not deletes:
         return None
-    catalogs = [(c.name, c.catalog.version) for c in obs.bound.catalogs] if obs.bound else []
-    context = {
-        "environment": obs.name,
-        "step": step.value,
-        "first": not current,
-        "writes": [path for path, _ in writes],
-        "deletes": list(deletes),
-        "pending": [str(p) for p in pending],
-        "catalogs": catalogs,
-    }
+    purpose = Purpose(
+        environment=obs.name,
+        step=step,
+        first=not current,
+        writes=tuple(path for path, _ in writes),
+        deletes=deletes,
+        pending=tuple(str(p) for p in pending),
+        catalogs=tuple((c.name, c.catalog.version) for c in obs.bound.catalogs) if obs.bound else (),
+    )
     return Proposal(
         repo=repo,
         step=step,
         branch=branch_name(obs.name, step),
         writes=writes,
         deletes=deletes,
-        title=render_text("pull_request_title.txt.j2", **context).strip(),
-        body=render_text("pull_request.md.j2", **context),
+        purpose=purpose,
         merge=merge,
         gate=gate,
         basis=folders_digest(obs.platform_files, obs.app_files),

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 from bot.cluster.model import ObservedObject
 from bot.environment.model import BoundEnvironment
@@ -81,6 +82,39 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class Purpose:
+    """What a pull request is for, in facts; ``Wording`` (``bot.report.pull_requests``) turns it into its text.
+
+    ``first``: the environment's folder of that repository is new. ``writes`` and ``deletes`` are the paths the
+    pull request changes, ``pending`` the values still waiting on an output, ``catalogs`` (name, version) pairs.
+    """
+
+    environment: str
+    step: Step
+    first: bool
+    writes: tuple[str, ...]
+    deletes: tuple[str, ...]
+    pending: tuple[str, ...] = ()
+    catalogs: tuple[tuple[str, str], ...] = ()
+
+
+class Wording(Protocol):
+    """How envbot's pull requests and withdrawals read (the reconciler decides what they are for, not their text)."""
+
+    def title(self, purpose: Purpose) -> str:
+        """One line: the pull request's title and its commit message."""
+        ...
+
+    def body(self, purpose: Purpose) -> str:
+        """The pull request's description (markdown)."""
+        ...
+
+    def withdrawn(self, reason: str) -> str:
+        """The comment left on a pull request envbot closes because no intent asks for it any more."""
+        ...
+
+
+@dataclass(frozen=True)
 class Proposal:
     """Make the environment's folder of one repository's base branch look like this, through one pull request."""
 
@@ -89,8 +123,7 @@ class Proposal:
     branch: str
     writes: tuple[tuple[str, str], ...]
     deletes: tuple[str, ...]
-    title: str
-    body: str
+    purpose: Purpose
     merge: bool
     gate: Gate | None = None
     basis: str | None = None
@@ -132,7 +165,8 @@ class Observation:
     open_requests: tuple[OpenRequest, ...] = ()
     requested: bool = False
     """A person's provision request came with this observation (the newest intent: a pending destroy yields)."""
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    now: dt.datetime = field(kw_only=True)
+    """When it was read (the reconciler's clock): ages and grace periods count to this instant."""
     problems: tuple[str, ...] = ()
     """Why the request or the record could not be bound to the catalogs (the environment is then Failed)."""
 

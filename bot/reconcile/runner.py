@@ -5,15 +5,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.catalog.model import CatalogSet
-from bot.clock import Clock, Sleep, utc_now
+from bot.clock import Clock, Sleep
 from bot.cluster.protocol import Cluster
 from bot.cluster.snapshot import ObservedSnapshot, observe
-from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.bind import check_environment
 from bot.environment.model import Environment, Origin
 from bot.environment.record import Record, RecordedIntent, parse_record
@@ -32,13 +30,14 @@ from bot.reconcile.model import (
     Proposal,
     Step,
     Withdrawal,
+    Wording,
     branch_name,
     folders_digest,
     step_of_branch,
 )
+from bot.reconcile.verdicts import VerdictPolicy
 from bot.render.renderer import Repo
 from bot.render.settings import RenderSettings
-from bot.report.text import render_text
 
 ProgressHook = Callable[["Pass"], None]
 MAX_ACTIONS_PER_RUN = 50
@@ -152,6 +151,11 @@ class Reconciler:
     apps: Forge
     cluster: Cluster
     catalogs: CatalogSet
+    wording: Wording
+    """How pull requests and withdrawals read (``bot.report.pull_requests.WORDING``)."""
+    clock: Clock
+    sleep: Sleep
+    """Where "now" comes from and how a wait is spent (``bot.clock.Timebase``: the wall clock, or a test's)."""
     settings: RenderSettings = field(default_factory=RenderSettings)
     policy: VerdictPolicy = field(default_factory=VerdictPolicy)
     platform_base: str = "main"
@@ -159,8 +163,6 @@ class Reconciler:
     merge_method: MergeMethod = "merge"
     merge_policy: MergePolicy = field(default_factory=MergePolicy)
     application_namespace: str | None = None
-    clock: Clock = utc_now
-    sleep: Sleep = time.sleep
 
     # -- observe ---------------------------------------------------------------------------------------------
 
@@ -292,12 +294,12 @@ class Reconciler:
         forge, base = self._forge(proposal.repo)
         return carry_out(
             proposal, forge, base, self.merge_method, lambda: self._folders_now(name),
-            policy=self.merge_policy, now=self.clock(),
+            policy=self.merge_policy, now=self.clock(), wording=self.wording,
         )  # fmt: skip
 
     def _withdraw(self, withdrawal: Withdrawal) -> None:
         forge, _ = self._forge(withdrawal.request.repo)
-        withdraw(withdrawal, forge, render_text("withdrawn.md.j2", reason=withdrawal.reason))
+        withdraw(withdrawal, forge, self.wording.withdrawn(withdrawal.reason))
 
     def plan(
         self, name: str, request: Environment | None = None, open_requests: tuple[OpenRequest, ...] | None = None

@@ -6,11 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.catalog.model import Catalog, ParameterType, TerraformSource
-from bot.catalog.values import show
+from bot.documents import show
 from bot.environment.model import CATALOG_LABEL, ENVIRONMENT_LABEL, Environment, SecretRef
 from bot.environment.record import RecordedIntent
 from bot.errors import EnvironmentSpecError, TemplateRenderError
-from bot.names import MAX_LABEL_LENGTH, MAX_SUBDOMAIN_LENGTH, is_dns1123_label, is_dns1123_subdomain
+from bot.names import (
+    LABEL_RULE,
+    MAX_SUBDOMAIN_LENGTH,
+    SUBDOMAIN_RULE,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+)
 from bot.render.settings import RenderSettings, object_name
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -40,10 +46,6 @@ LABEL_NAMED_KINDS = frozenset({"Application", "Namespace", "Service"})
 SHORTENED_KINDS = frozenset({"Application"})
 # Kinds Kubernetes names by a path segment (``system:metrics-reader``): anything but '/', '%', '.' and '..'.
 PATH_SEGMENT_NAMED_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
-_LABEL_RULE = f"a DNS-1123 label (lowercase letters, digits and '-', at most {MAX_LABEL_LENGTH} characters)"
-_SUBDOMAIN_RULE = (
-    f"a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most {MAX_SUBDOMAIN_LENGTH} characters)"
-)
 
 
 def envbot_labels(environment: str, catalog: str) -> dict[str, str]:
@@ -163,7 +165,7 @@ def stamp_object(document: Any, labels: Mapping[str, str], *, namespace: str | N
     name = checked_object_name(kind, metadata["name"], where)
     if "namespace" in metadata and not is_dns1123_label(metadata["namespace"]):
         raise TemplateRenderError(
-            f"{where}: {kind} {show(name)}: metadata.namespace {show(metadata['namespace'])} is not {_LABEL_RULE}"
+            f"{where}: {kind} {show(name)}: metadata.namespace {show(metadata['namespace'])} is not {LABEL_RULE}"
         )
     existing = metadata.get("labels") or {}
     if not isinstance(existing, dict):
@@ -187,13 +189,13 @@ def checked_object_name(kind: str, name: str, where: str) -> str:
     elif kind not in LABEL_NAMED_KINDS:
         if is_dns1123_subdomain(name):
             return name
-        rule = _SUBDOMAIN_RULE
+        rule = SUBDOMAIN_RULE
     else:
         if is_dns1123_label(name):
             return name
         if kind in SHORTENED_KINDS and is_dns1123_label(name, max_length=MAX_SUBDOMAIN_LENGTH):
             return object_name(name)
-        rule = _LABEL_RULE
+        rule = LABEL_RULE
     raise TemplateRenderError(f"{where}: {kind} {show(name)}: metadata.name is not {rule}")
 
 

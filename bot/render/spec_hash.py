@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.environment.model import SPEC_HASH_ANNOTATION
 
-HASH_LENGTH = 16
+SPEC_HASH_LENGTH = 16
+"""Hex digits of the content hash: a spec fingerprint, unlike the 8 of a shortened name (``bot.names``)."""
 
 
 def spec_hash(document: Mapping[str, Any]) -> str:
@@ -21,7 +22,7 @@ def spec_hash(document: Mapping[str, Any]) -> str:
     else:
         metadata.pop("annotations", None)
     canonical = json.dumps({**document, "metadata": metadata}, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
+    return hashlib.sha256(canonical.encode()).hexdigest()[:SPEC_HASH_LENGTH]
 
 
 def stamp_spec_hash(document: dict[str, Any]) -> dict[str, Any]:

@@ -68,5 +68,5 @@ class Timeline:
         verb = "merged" if outcome.progress is Progress.MERGED else "opened"
         self.console.print(
             f"{self.stamp()}    {outcome.proposal.repo.value} pull request #{outcome.pull_request.number} "
-            f"{verb}: {escape(outcome.proposal.title)}"
+            f"{verb}: {escape(outcome.pull_request.title)}"
         )

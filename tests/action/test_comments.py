@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.errors import UserError
-from bot.events.commands import help_text
+from bot.events.commands import REGISTRY
 from tests.action.conftest import OpenWorld
 from tests.action.support import ActionWorld, default_events
 from tests.webhooks import payload, repository_of
@@ -159,7 +159,7 @@ def test_help_replies_with_the_commands_table(world: ActionWorld) -> None:
 
     stickies, (reply,) = by_kind(world)
     assert stickies == []
-    assert help_text() in reply
+    assert REGISTRY.help_text() in reply
     assert "| command | what it does | who may use it |" in reply
     for usage in ("/provision [catalog ...] [key=value ...]", "/destroy", "/status", "/retry", "/help"):
         assert f"| `{usage}` |" in reply

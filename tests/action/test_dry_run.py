@@ -1,4 +1,4 @@
-"""``--dry-run``: decide and log what would happen; write nothing to the GitOps repositories or to GitHub."""
+"""``--dry-run``: the same run over forges that log each write instead of making it; nothing reaches git or GitHub."""
 
 from __future__ import annotations
 
@@ -21,21 +21,30 @@ def writes_since(world: ActionWorld, start: int) -> list[str]:
     return [f"{c.method} {c.operation}" for c in world.fake.calls[start:] if c.method != "GET"]
 
 
-def test_dry_run_provision_logs_the_pull_request_it_would_open(open_world: OpenWorld) -> None:
+def test_dry_run_provision_logs_every_write_a_real_run_would_make(open_world: OpenWorld) -> None:
     world = pr_world(open_world)
     before = world.gitops_refs()
 
     assert world.handle("issue_comment", payload(COMMENT, comment__body="/provision"), dry_run=True) == 0
 
-    assert world.logs == [
+    infrastructure = "envbot/feature-login/infrastructure"
+    assert world.logs[:5] == [
         "envbot: provisioning feature-login (/provision)",
-        "envbot: dry run: would envbot: feature-login: infrastructure (platform envbot/feature-login/infrastructure)",
-        "envbot: feature-login: Creating: the infrastructure pull request to pass its checks and merge",
+        f"envbot: dry run: platform: would push {infrastructure} (2 file(s) on main): envbot: feature-login:"
+        " infrastructure",
+        f"envbot: dry run: platform: would open pull request #1 ({infrastructure} → main): envbot: feature-login:"
+        " infrastructure",
+        # git on disk has no CI: the pull request would merge at once, and the run would go on from there
+        f"envbot: dry run: platform: would merge #1 ({infrastructure} → main) by merge",
+        f"envbot: dry run: platform: would delete the branch {infrastructure}",
     ]
+    assert any(line.startswith("envbot: dry run: apps: would open pull request #1 ") for line in world.logs)
+    assert any(line.startswith("envbot: dry run: source: would comment on #42: ") for line in world.logs)
+    assert world.logs[-1].startswith("envbot: feature-login: Provisioning Infrastructure: 0/1 Workspaces Available")
     assert world.gitops_refs() == before
     assert world.writes() == [] and world.fake.comments == {} and world.fake.statuses == {}
     assert "Dry run: nothing was written." in world.summary()
-    assert world.outputs()["phase"] == "Creating"
+    assert world.outputs()["phase"] == "Provisioning Infrastructure"
 
 
 def test_dry_run_destroy_logs_the_destroy_and_the_cleanup_it_would_start(open_world: OpenWorld) -> None:
@@ -49,12 +58,14 @@ def test_dry_run_destroy_logs_the_destroy_and_the_cleanup_it_would_start(open_wo
     logs = world.logs[start:]
     assert logs[0] == "envbot: dry run: would destroy feature-login: /destroy by nadia"
     # The gated app pull request of the provisioning it interrupts would be closed first.
-    assert logs[1].startswith(
-        "envbot: dry run: would close apps #1: no longer needed: the environment is being deleted"
+    assert logs[1] == (
+        "envbot: dry run: apps: would close #1 (envbot/feature-login/applications): envbot closed this pull request:"
+        " `a destroy was requested by nadia`."
     )
-    assert logs[2].startswith("envbot: dry run: would envbot: feature-login: ")
-    assert "cleanup" in logs[2]
-    assert logs[3].startswith("envbot: feature-login: Deleting: ")
+    assert "envbot: dry run: platform: would merge #2 (envbot/feature-login/destroy → main) by merge" in logs
+    assert any(line.startswith("envbot: dry run: platform: would open pull request #3 (envbot/feature-login/cleanup-")
+               for line in logs)  # fmt: skip
+    assert logs[-1].startswith("envbot: feature-login: Deleting: ")
     assert world.gitops_refs() == before
     assert writes_since(world, calls) == []
     assert world.fake.comments == comments
@@ -67,8 +78,12 @@ def test_dry_run_replies_go_to_the_log_only(open_world: OpenWorld) -> None:
     assert world.handle("issue_comment", payload(COMMENT, comment__body="/help"), dry_run=True) == 0
     assert world.handle("issue_comment", payload(COMMENT, comment__body="/retry"), dry_run=True) == 0
 
-    assert world.logs[0].startswith("envbot: envbot commands: comment one at the start of a line")
-    assert world.logs[1].startswith("envbot: `/retry` only applies to a Failed environment")
+    assert world.logs[0].startswith(
+        "envbot: dry run: source: would comment on #42: envbot commands: comment one at the start of a line"
+    )
+    assert world.logs[1].startswith(
+        "envbot: dry run: source: would comment on #42: `/retry` only applies to a Failed environment"
+    )
     assert world.writes() == [] and world.fake.comments == {}
 
 

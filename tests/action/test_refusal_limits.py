@@ -155,6 +155,8 @@ def test_only_envbots_own_refusals_count(world: ActionWorld) -> None:
 def test_a_dry_run_only_logs_the_refusal(world: ActionWorld) -> None:
     for _ in range(2):
         assert world.handle("issue_comment", comment_by(READER, "/provision"), dry_run=True) == 0
-        assert world.logs[-1].startswith("envbot: Sorry, `/provision` needs write permission")
+        assert world.logs[-1].startswith(
+            "envbot: dry run: source: would comment on #42: Sorry, `/provision` needs write permission"
+        )
 
     assert world.writes() == []

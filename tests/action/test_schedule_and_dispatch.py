@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.events.intents import InputError
+from bot.events.routing import InputError
 from tests.action.conftest import OpenWorld
 from tests.action.support import ActionWorld
 from tests.webhooks import payload

@@ -14,10 +14,12 @@ import pytest
 import yaml
 from project_paths import PROJECT_ROOT
 
-from bot.events.commands import REGISTRY, Command, Ignore, Reply, parse_comment
+from bot.events.commands import REGISTRY
+from bot.events.comments import Command, Ignore, Reply, parse_comment
 from bot.events.config import BranchRule, EventsConfig
-from bot.events.intents import RunCommand, to_intent
+from bot.events.intents import RunCommand
 from bot.events.payloads import parse_event
+from bot.events.routing import to_intent
 from tests.action.workflow_expressions import Variables, condition, interpolate
 from tests.webhooks import event_name_of, payload, scenarios
 
@@ -268,7 +270,7 @@ def test_no_comment_envbot_would_act_on_or_answer_is_skipped() -> None:
     # Every command of the registry, at the start of a line after up to three spaces, in any case, with or without
     # arguments, on any line, with any line ending: envbot's own parser says which of these bodies hold a command.
     bodies = _bodies()
-    commands = [body for body in bodies if _known_command(parse_comment(body))]
+    commands = [body for body in bodies if _known_command(parse_comment(body, REGISTRY))]
     assert len(commands) > len(bodies) // 4
     assert [body for body in commands if not comment_runs(body)] == []
 

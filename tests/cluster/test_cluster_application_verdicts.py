@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from kube_schemas import validate, validate_upstream
 
-from bot.cluster import APPLICATION, ApplicationState, VerdictOutcome, VerdictPolicy, application_verdict
+from bot.cluster import APPLICATION
 from bot.cluster.model import observe_raw
+from bot.reconcile.verdicts import ApplicationState, VerdictOutcome, VerdictPolicy, application_verdict
 
 from .cluster_support import NOW, OLD_SHA, ago, app_condition, app_resource, application
 

@@ -19,11 +19,10 @@ from bot.cluster import (
     ClusterUnavailableError,
     KindNotServedError,
     KubeCluster,
-    WorkspaceState,
     observe,
-    workspace_verdict,
 )
 from bot.errors import EnvbotError, PermanentError, TransientError
+from bot.reconcile.verdicts import WorkspaceState, workspace_verdict
 
 from .cluster_support import NOW, Emulator, Fault, application, free_port, workspace, write_kubeconfig
 

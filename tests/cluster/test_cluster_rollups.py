@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.cluster import (
-    APPLICATION,
-    WORKSPACE,
+from bot.cluster import APPLICATION, WORKSPACE
+from bot.cluster.model import ObservedObject, observe_raw
+from bot.reconcile.verdicts import (
     ApplicationState,
     VerdictOutcome,
     WorkspaceState,
@@ -12,7 +12,6 @@ from bot.cluster import (
     deletion_rollup,
     workspace_rollup,
 )
-from bot.cluster.model import ObservedObject, observe_raw
 
 from .cluster_support import NOW, ago, application, cond, ready, synced, workspace
 

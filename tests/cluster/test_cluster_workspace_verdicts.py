@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 from kube_schemas import validate, validate_upstream
 
-from bot.cluster import (
-    NAMESPACED_WORKSPACE,
-    WORKSPACE,
-    VerdictOutcome,
-    VerdictPolicy,
-    WorkspaceState,
-    workspace_verdict,
-)
+from bot.cluster import NAMESPACED_WORKSPACE, WORKSPACE
 from bot.cluster.model import kind_of, observe_raw
+from bot.reconcile.verdicts import VerdictOutcome, VerdictPolicy, WorkspaceState, workspace_verdict
 
 from .cluster_support import NOW, ago, cond, ready, synced, workspace
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from pathlib import Path
 
 import pytest
-from project_paths import CATALOGS
+from project_paths import CATALOGS, PROJECT_ROOT
 
-from bot.catalog import CatalogType, ParameterType, load_catalogs, parse_catalog, read_catalog_folder
-from bot.catalog.loader import CatalogFiles
+from bot.catalog import CatalogType, ParameterType, parse_catalog
+from bot.catalog.loader import CatalogFiles, parse_catalogs
+from bot.catalog_files import load_catalogs, read_catalog_folder
 from bot.errors import CatalogError
 
 VARIABLES_TF = textwrap.dedent(
@@ -153,7 +155,7 @@ GOOD_YAML_CATALOG = {
 BAD_CATALOGS = [
     pytest.param(
         {"catalog_dot_yaml": "name: app\ntype: helm\n"},
-        ["catalogs/app/catalog.yaml: type: must be one of iac, yaml, hybrid; got 'helm'"],
+        ["catalogs/app/catalog.yaml: type: must be iac, yaml or hybrid, got 'helm'"],
         id="unknown-type",
     ),
     pytest.param(
@@ -198,7 +200,7 @@ BAD_CATALOGS = [
             "catalogs/app/catalog.yaml: parameters.key.default: a secret parameter takes no default value "
             "(use secret: defaults)",
             "catalogs/app/catalog.yaml: parameters.mode: a required parameter cannot have a default",
-            "catalogs/app/catalog.yaml: parameters.colour.colour: unknown field (known: default, description, "
+            "catalogs/app/catalog.yaml: parameters.colour.colour: unknown key (known: default, description, "
             "maximum, minimum, options, pattern, required, secret, terraformVariable, type)",
         ],
         id="every-parameter-problem-at-once",
@@ -271,8 +273,9 @@ BAD_CATALOGS = [
             "catalog_dot_yaml": "name: app\ntype: yaml\nparameters:\n  apiKey: {type: secret, secret: {backend: My Vault}}\n",
         },
         [
-            "catalogs/app/catalog.yaml: parameters.apiKey.secret.backend: 'My Vault' is not a DNS-1123 label, so no "
-            "reference can use it (for example vault or kubernetes)"
+            "catalogs/app/catalog.yaml: parameters.apiKey.secret.backend: 'My Vault' is not a DNS-1123 label "
+            "(lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), "
+            "so no reference can use it; name one such as vault or kubernetes"
         ],
         id="secret-default-backend-not-a-label",
     ),
@@ -392,3 +395,30 @@ def test_all_catalog_problems_are_reported_together(tmp_path: Path) -> None:
         f"{(tmp_path / 'one').as_posix()}/catalog.yaml",
         f"{(tmp_path / 'two').as_posix()}/templates/",
     ]
+
+
+def test_catalogs_parse_from_text_alone_with_every_problem_together() -> None:
+    folders = [
+        files("one", catalog_dot_yaml="type: nope\n"),
+        files("two", catalog_dot_yaml="type: yaml\n"),
+        files("app", **GOOD_YAML_CATALOG),
+    ]
+    with pytest.raises(CatalogError) as caught:
+        parse_catalogs(folders)
+    assert [p.split(": ")[0] for p in caught.value.problems] == ["catalogs/one/catalog.yaml", "catalogs/two/templates/"]
+    assert parse_catalogs(folders[2:]).names() == ("app",)
+
+
+FILE_IO = frozenset({"open", "read_text", "read_bytes", "write_text", "rglob", "glob", "iterdir", "stat", "exists"})
+
+
+def test_the_catalog_package_touches_no_file() -> None:
+    """``bot/catalog/`` gets a catalog's files as text; ``bot/catalog_files.py`` alone walks the disk."""
+    touching = sorted(
+        f"{path.name}:{node.lineno}"
+        for path in (PROJECT_ROOT / "bot" / "catalog").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.Attribute) and node.attr in FILE_IO)
+        or (isinstance(node, ast.Name) and node.id == "open")
+    )
+    assert touching == []

@@ -22,8 +22,8 @@ from kube_schemas import (
 )
 from project_paths import CATALOGS
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet, Parameter, ParameterType, TerraformSource
+from bot.catalog_files import load_catalogs
 from bot.environment import bind_environment, parse_environment
 from bot.environment.model import SecretRef
 from bot.errors import EnvironmentSpecError

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from project_paths import CATALOGS, EXAMPLES
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
-from bot.durations import parse_ttl
+from bot.catalog_files import load_catalogs
+from bot.durations import parse_duration, parse_ttl
 from bot.environment import OutputRef, SecretRef, bind_environment, parse_environment
 from bot.errors import EnvironmentSpecError
 
@@ -239,8 +239,8 @@ BAD_ENVIRONMENTS = [
     pytest.param(
         env({"name": "../../etc", "parameters": {}}),
         [
-            "env.yaml: catalogs[0].name: catalog name '../../etc' is not a DNS-1123 label (lowercase letters, "
-            "digits and '-', starting and ending with a letter or digit)"
+            "env.yaml: catalogs[0].name: '../../etc' is not a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters)"
         ],
         id="path-traversal-catalog-name",
     ),
@@ -248,7 +248,7 @@ BAD_ENVIRONMENTS = [
         {**env({"name": "sample-app", "parameters": {"databaseEndpoint": "x"}}), "name": "../prod"},
         [
             "env.yaml: name: '../prod' is not a DNS-1123 label (lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit)"
+            "ending with a letter or digit, at most 63 characters)"
         ],
         id="path-traversal-environment-name",
     ),
@@ -261,7 +261,7 @@ BAD_ENVIRONMENTS = [
         {**env({"name": "sample-app", "parameters": {"databaseEndpoint": "x"}}), "name": "dév-ünïcode"},
         [
             "env.yaml: name: 'dév-ünïcode' is not a DNS-1123 label (lowercase letters, digits and '-', starting "
-            "and ending with a letter or digit)"
+            "and ending with a letter or digit, at most 63 characters)"
         ],
         id="unicode-name",
     ),
@@ -269,7 +269,7 @@ BAD_ENVIRONMENTS = [
         {**env({"name": "sample-app", "parameters": {"databaseEndpoint": "x"}}), "name": "dev\n"},
         [
             "env.yaml: name: 'dev\\n' is not a DNS-1123 label (lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit)"
+            "ending with a letter or digit, at most 63 characters)"
         ],
         id="trailing-newline-name",
     ),
@@ -282,8 +282,9 @@ BAD_ENVIRONMENTS = [
             "cluster": "Prod Cluster",
         },
         [
-            "env.yaml: cluster: 'Prod Cluster' is not an Argo CD cluster name (lowercase letters, digits, '-' and '.')",
-            "env.yaml: colour: unknown field (known: apiVersion, catalogs, cluster, description, kind, name, "
+            "env.yaml: cluster: 'Prod Cluster' is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', "
+            "each dot-separated part starting and ending with a letter or digit, at most 253 characters)",
+            "env.yaml: colour: unknown key (known: apiVersion, catalogs, cluster, description, kind, name, "
             "namespace, origin, owner, ttl, type)",
             "env.yaml: ttl: '3 days' is not a duration such as 30m, 72h, 7d or 1w2d",
             "env.yaml: type: must be pre-release or release, got 'production'",
@@ -318,6 +319,35 @@ def test_bad_environments_get_exact_errors(document: Any, expected: list[str], c
     assert errors_of(document, catalogs) == expected
 
 
+@pytest.mark.parametrize(
+    ("cluster", "accepted"),
+    [
+        ("in-cluster", True),
+        ("prod.eu-west-1", True),
+        ("a" * 253, True),
+        ("a..b", False),
+        ("prod.-eu", False),
+        ("prod-.eu", False),
+        (".prod", False),
+        ("a" * 254, False),
+    ],
+)
+def test_a_cluster_name_is_a_dns_subdomain_part_by_part(cluster: str, accepted: bool) -> None:
+    """The cluster is a folder of the app repository and an Argo CD destination: a Kubernetes object name."""
+    text = yaml.safe_dump(env({"name": "sample-app"}, cluster=cluster))
+    if accepted:
+        assert parse_environment(text, "env.yaml").cluster == cluster
+        return
+    with pytest.raises(EnvironmentSpecError) as caught:
+        parse_environment(text, "env.yaml")
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"env.yaml: cluster: {cluster[:20]!r}"[:-1])
+    assert problem.endswith(
+        " is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each dot-separated part starting and"
+        " ending with a letter or digit, at most 253 characters)"
+    )
+
+
 def test_every_problem_of_every_catalog_is_reported_at_once(catalogs: CatalogSet) -> None:
     problems = errors_of(
         env(
@@ -349,3 +379,9 @@ def test_secret_values_never_reach_error_messages(catalogs: CatalogSet) -> None:
 )
 def test_ttl_durations(text: str, seconds: int | None) -> None:
     assert parse_ttl(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["\u0663m", "\uff11h", "\u0663\u0660s", "2d\u0663h"])  # Arabic-Indic, full-width
+def test_durations_take_ascii_digits_only(text: str) -> None:
+    """Python's ``int`` and ``\\d`` read digits of every script; a duration in a config file is ASCII."""
+    assert parse_duration(text) is None and parse_ttl(text) is None

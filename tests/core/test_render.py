@@ -12,8 +12,8 @@ from kube_schemas import has_schema, validate, validate_upstream
 from project_paths import CATALOGS, EXAMPLES, PROJECT_ROOT
 
 from bot import yamldoc
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.environment import bind_environment, parse_environment
 from bot.environment.model import BoundEnvironment
 from bot.render import RenderResult, RenderSettings, Repo, WorkspaceApi, render_environment
@@ -397,8 +397,14 @@ def test_templates_cannot_leave_the_sandbox(body: str, message: str) -> None:
 
 # --- Object names a template renders are names Kubernetes accepts (docs/catalogs.md, "Object names"). ---
 
-LABEL_RULE = "a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)"
-SUBDOMAIN_RULE = "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)"
+LABEL_RULE = (
+    "a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63"
+    " characters)"
+)
+SUBDOMAIN_RULE = (
+    "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each dot-separated part starting and ending with a"
+    " letter or digit, at most 253 characters)"
+)
 LONG = "a-very-long-application-name-that-a-template-joined-from-several-parts"  # 70 characters
 
 
@@ -475,7 +481,7 @@ def test_a_too_long_application_name_is_shortened_like_a_workspace_name() -> Non
 def test_other_bad_object_names_name_the_file_the_kind_and_the_name(
     kind: str, name: str, api_version: str, rule: str
 ) -> None:
-    from bot.catalog.values import show
+    from bot.documents import show
     from bot.errors import TemplateRenderError
 
     with pytest.raises(TemplateRenderError) as caught:

@@ -7,27 +7,29 @@ import re
 import pytest
 
 from bot.catalog.model import Parameter, ParameterType
-from bot.events.commands import (
+from bot.events.commands import REGISTRY
+from bot.events.commands.spec import CommandSpec, Registry, Target
+from bot.events.comments import (
     MAX_ARGUMENTS,
     MAX_BODY,
     MAX_LINE,
-    REGISTRY,
     Command,
-    CommandSpec,
     Ignore,
-    Registry,
     Reply,
     Setting,
     ValueProblem,
     coerce_value,
     command_lines,
-    help_text,
     parse_comment,
 )
 from bot.events.text import quote
 from bot.forge.model import Permission
 
 # -- the registry ------------------------------------------------------------------------------------------------------
+
+
+def pong(target: Target) -> Reply:
+    return Reply(f"pong, {target.commenter}")
 
 
 def test_registry_names_and_floors() -> None:
@@ -39,7 +41,7 @@ def test_registry_names_and_floors() -> None:
         "retry": Permission.WRITE,
         "help": Permission.READ,
     }
-    assert CommandSpec("x", "/x", "X.").permission is Permission.WRITE
+    assert CommandSpec("x", "/x", "X.", pong).permission is Permission.WRITE
     for spec in REGISTRY.commands:
         assert spec.usage.startswith(f"/{spec.name}")
         assert "\n" not in spec.help and "|" not in spec.help + spec.usage
@@ -54,20 +56,20 @@ def test_required_permission_is_the_higher_of_command_floor_and_configuration() 
 
 
 def test_help_is_a_markdown_table_generated_from_the_registry() -> None:
-    text = help_text()
+    text = REGISTRY.help_text()
     rows = [line for line in text.splitlines() if line.startswith("| `/")]
     assert len(rows) == len(REGISTRY.commands)
     for spec, row in zip(REGISTRY.commands, rows, strict=True):
         assert row == f"| `{spec.usage}` | {spec.help} | write permission or above |"
     assert "| command | what it does | who may use it |" in text
-    lowered = help_text(minimum=Permission.READ)
+    lowered = REGISTRY.help_text(minimum=Permission.READ)
     assert "| `/help` | Show this table. | read permission or above |" in lowered
     assert "| `/destroy` |" in lowered and "write permission or above" in lowered
 
 
 def test_help_follows_a_different_registry() -> None:
-    registry = Registry((CommandSpec("ping", "/ping", "Answer pong.", Permission.READ),))
-    assert "| `/ping` | Answer pong. | write permission or above |" in help_text(registry)
+    registry = Registry((CommandSpec("ping", "/ping", "Answer pong.", pong, Permission.READ),))
+    assert "| `/ping` | Answer pong. | write permission or above |" in registry.help_text()
     assert parse_comment("/ping", registry) == Command("ping", (), "/ping")
     reply = parse_comment("/destroy", registry)
     assert isinstance(reply, Reply) and "`/ping`" in reply.text
@@ -99,7 +101,7 @@ COUNTS = "counts"
     ],
 )
 def test_command_lines_that_count(body: str, expected: str) -> None:
-    result = parse_comment(body)
+    result = parse_comment(body, REGISTRY)
     if expected == "unknown":
         assert isinstance(result, Reply)
         assert "`/lgtm`" in result.text
@@ -160,13 +162,13 @@ def test_command_lines_that_count(body: str, expected: str) -> None:
     ],
 )
 def test_bodies_without_a_command(body: str) -> None:
-    assert isinstance(parse_comment(body), Ignore), repr(body)
+    assert isinstance(parse_comment(body, REGISTRY), Ignore), repr(body)
 
 
 def test_foreign_commands_are_passed_over_silently() -> None:
-    assert isinstance(parse_comment("/lgtm", foreign={"lgtm"}), Ignore)
-    assert isinstance(parse_comment("/LGTM", foreign={"lgtm"}), Ignore)
-    assert parse_comment("/retest\n/status", foreign={"retest"}) == Command("status", (), "/status")
+    assert isinstance(parse_comment("/lgtm", REGISTRY, foreign={"lgtm"}), Ignore)
+    assert isinstance(parse_comment("/LGTM", REGISTRY, foreign={"lgtm"}), Ignore)
+    assert parse_comment("/retest\n/status", REGISTRY, foreign={"retest"}) == Command("status", (), "/status")
 
 
 # -- replies -----------------------------------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def test_foreign_commands_are_passed_over_silently() -> None:
     ],
 )
 def test_malformed_commands_get_one_line_replies(body: str, text: str) -> None:
-    result = parse_comment(body)
+    result = parse_comment(body, REGISTRY)
     assert isinstance(result, Reply), result
     assert text in result.text
     assert "\n" not in result.text
@@ -229,16 +231,16 @@ def test_malformed_commands_get_one_line_replies(body: str, text: str) -> None:
     ],
 )
 def test_replies_quote_user_text_only_in_code_spans(body: str) -> None:
-    result = parse_comment(body)
+    result = parse_comment(body, REGISTRY)
     assert isinstance(result, Reply)
     outside = re.sub(r"(`+)(?:(?!\1).)*?\1", "", result.text)
     assert "@" not in outside and "](" not in outside, result.text
 
 
 def test_the_first_command_line_wins_even_when_malformed() -> None:
-    result = parse_comment("/destroy now\n/status")
+    result = parse_comment("/destroy now\n/status", REGISTRY)
     assert isinstance(result, Reply)
-    assert parse_comment("/status\n/destroy now") == Command("status", (), "/status")
+    assert parse_comment("/status\n/destroy now", REGISTRY) == Command("status", (), "/status")
 
 
 # -- arguments ---------------------------------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ def test_the_first_command_line_wins_even_when_malformed() -> None:
 
 def test_provision_arguments() -> None:
     body = "/provision rds-postgres sample-app rds-postgres.allocatedStorage=30 replicas=3 note=\"a b=c\" empty=''"
-    result = parse_comment(body)
+    result = parse_comment(body, REGISTRY)
     assert isinstance(result, Command)
     assert result.name == "provision"
     assert result.catalogs == ("rds-postgres", "sample-app")
@@ -268,14 +270,14 @@ def test_provision_arguments() -> None:
 
 
 def test_provision_without_arguments_and_with_unicode_values() -> None:
-    assert parse_comment("/provision") == Command("provision", (), "/provision")
-    result = parse_comment("/provision\tdescription=café")
+    assert parse_comment("/provision", REGISTRY) == Command("provision", (), "/provision")
+    result = parse_comment("/provision\tdescription=café", REGISTRY)
     assert isinstance(result, Command)
     assert result.settings == (Setting(None, "description", "café"),)
 
 
 def test_exactly_the_argument_limit_is_fine() -> None:
-    result = parse_comment("/provision " + " ".join(f"c{i}" for i in range(MAX_ARGUMENTS)))
+    result = parse_comment("/provision " + " ".join(f"c{i}" for i in range(MAX_ARGUMENTS)), REGISTRY)
     assert isinstance(result, Command)
     assert len(result.catalogs) == MAX_ARGUMENTS
 
@@ -303,20 +305,20 @@ HOSTILE_BODIES = [
 def test_huge_bodies_are_read_only_up_to_the_limit(body: str) -> None:
     """Whatever follows the first MAX_BODY characters changes nothing: the work is bounded by the limit, not the
     body (the time it takes is a benchmark figure, never a test's)."""
-    result = parse_comment(body)
+    result = parse_comment(body, REGISTRY)
     assert isinstance(result, Ignore | Reply)
-    assert result == parse_comment(body[:MAX_BODY])
-    assert parse_comment(body[:MAX_BODY] + "\n/destroy" * 1000) == result
+    assert result == parse_comment(body[:MAX_BODY], REGISTRY)
+    assert parse_comment(body[:MAX_BODY] + "\n/destroy" * 1000, REGISTRY) == result
 
 
 def test_only_the_first_64k_characters_are_read() -> None:
-    assert isinstance(parse_comment(("a" * 70_000) + "\n/destroy"), Ignore)
+    assert isinstance(parse_comment(("a" * 70_000) + "\n/destroy", REGISTRY), Ignore)
     assert command_lines("x\n/status") == ["/status"]
 
 
 @pytest.mark.parametrize("body", [None, 42, b"/destroy", ["/destroy"]])
 def test_non_text_bodies_are_ignored(body: object) -> None:
-    assert isinstance(parse_comment(body), Ignore)  # type: ignore[arg-type]
+    assert isinstance(parse_comment(body, REGISTRY), Ignore)  # type: ignore[arg-type]
 
 
 # -- quoting -----------------------------------------------------------------------------------------------------------

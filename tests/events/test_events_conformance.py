@@ -17,10 +17,11 @@ import pytest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from bot.action import load_event
 from bot.environment.model import Origin, OriginKind
-from bot.events.commands import Command, Ignore
+from bot.events.comments import Command, Ignore
 from bot.events.config import BranchRule, EventsConfig
-from bot.events.intents import Intent, Provision, Reconcile, RunCommand, to_intent
+from bot.events.intents import Intent, Provision, Reconcile, RunCommand
 from bot.events.naming import environment_name
 from bot.events.payloads import (
     Actor,
@@ -32,9 +33,9 @@ from bot.events.payloads import (
     TagDeleted,
     Unsupported,
     WorkflowDispatch,
-    load_event,
     parse_event,
 )
+from bot.events.routing import to_intent
 from bot.forge.model import Permission
 from tests.events.support import (
     BRANCH_CREATE,

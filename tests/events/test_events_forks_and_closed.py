@@ -6,24 +6,13 @@ from typing import Any
 
 import pytest
 
-from bot.events.commands import Ignore, Reply, help_text
+from bot.events.commands import REGISTRY
+from bot.events.comments import Ignore, Reply
 from bot.events.config import BranchRule, EventsConfig
-from bot.events.intents import (
-    Decline,
-    Destroy,
-    Intent,
-    Provision,
-    Reconcile,
-    Retry,
-    RunCommand,
-    authorize,
-    needs_permission,
-    public_read_problem,
-    resolve_command,
-    to_intent,
-)
+from bot.events.intents import Decline, Destroy, Intent, Provision, Reconcile, Retry, RunCommand
 from bot.events.naming import environment_name
 from bot.events.payloads import Event, parse_event
+from bot.events.routing import authorize, needs_permission, public_read_problem, resolve_command, to_intent
 from bot.forge.model import Permission, PullRequestState
 from tests.events.support import (
     BRANCH_CREATE,
@@ -119,7 +108,7 @@ def test_commands_on_a_deleted_fork_of_unknown_owner_get_a_reply(body: str) -> N
 
 
 def test_help_needs_no_environment() -> None:
-    assert resolved_for_deleted_fork("/help", None) == Reply(help_text())
+    assert resolved_for_deleted_fork("/help", None) == Reply(REGISTRY.help_text())
 
 
 def test_non_fork_pull_requests_keep_their_branch_environment() -> None:

@@ -6,27 +6,18 @@ from typing import Any
 
 import pytest
 
+from bot.action import load_event
 from bot.environment.model import Origin, OriginKind
 from bot.errors import UserError
-from bot.events.commands import Command, Ignore, Reply, Setting, help_text
+from bot.events.commands import REGISTRY
+from bot.events.commands.spec import CommandSpec, Registry, Target
+from bot.events.comments import Command, Ignore, Reply, Setting
 from bot.events.config import BranchRule, EventsConfig, parse_events_config
-from bot.events.intents import (
-    Destroy,
-    InputError,
-    Intent,
-    Provision,
-    Reconcile,
-    Retry,
-    RunCommand,
-    SweepOrphans,
-    authorize,
-    needs_permission,
-    orphan_reason,
-    resolve_command,
-    to_intent,
-)
+from bot.events.intents import Destroy, Intent, Provision, Reconcile, Retry, RunCommand, SweepOrphans
 from bot.events.naming import environment_name
-from bot.events.payloads import load_event, parse_event
+from bot.events.payloads import parse_event
+from bot.events.routing import InputError, authorize, needs_permission, resolve_command, to_intent
+from bot.events.sweep import orphan_reason
 from bot.forge.model import Permission
 from tests.events.support import (
     BRANCH_CREATE,
@@ -253,7 +244,11 @@ def test_other_pull_request_actions_are_ignored(scenario: str) -> None:
 
 def test_a_command_on_a_pull_request_waits_for_authorization() -> None:
     assert own(PR_COMMENT) == RunCommand(
-        Command("provision", (), "/provision"), 42, "nadia", Permission.WRITE, line="/provision"
+        command=Command("provision", (), "/provision"),
+        requested_by="nadia",
+        required=Permission.WRITE,
+        pr_number=42,
+        trigger="/provision",
     )
 
 
@@ -262,7 +257,7 @@ def test_unknown_command_on_a_pull_request_gets_a_reply_after_authorization() ->
     assert isinstance(intent, RunCommand)
     assert isinstance(intent.command, Reply)
     assert "`/build`" in intent.command.text
-    assert (intent.pr_number, intent.commenter, intent.required, intent.line) == (
+    assert (intent.pr_number, intent.requested_by, intent.required, intent.trigger) == (
         42,
         "nadia",
         Permission.WRITE,
@@ -282,7 +277,9 @@ def test_unknown_command_on_a_pull_request_gets_a_reply_after_authorization() ->
 )
 def test_commands_on_a_pull_request(body: str, name: str, required: Permission) -> None:
     intent = intent_of("issue_comment", comment_payload(body))
-    assert intent == RunCommand(Command(name, (), body), 42, "nadia", required, line=body)
+    assert intent == RunCommand(
+        command=Command(name, (), body), requested_by="nadia", required=required, pr_number=42, trigger=body
+    )
 
 
 def test_lower_configured_permission_keeps_the_command_floors() -> None:
@@ -350,8 +347,8 @@ def test_events_of_another_repository_are_ignored() -> None:
 
 
 def test_schedule_sweeps_orphans() -> None:
-    assert own(SCHEDULE) == SweepOrphans("schedule 17 * * * *")
-    assert intent_of("schedule", {}) == SweepOrphans("schedule")
+    assert own(SCHEDULE) == SweepOrphans(trigger="schedule 17 * * * *")
+    assert intent_of("schedule", {}) == SweepOrphans(trigger="schedule")
 
 
 @pytest.mark.parametrize("scenario", [PING, PUSH, STATUS])
@@ -385,7 +382,7 @@ def dispatch(**inputs: str) -> Any:
     ("inputs", "expected"),
     [
         ({"action": "reconcile", "environment": "dev"}, Reconcile(("dev",))),
-        ({"action": "sweep"}, SweepOrphans("workflow_dispatch sweep")),
+        ({"action": "sweep"}, SweepOrphans(trigger="workflow_dispatch sweep")),
         ({"action": " destroy ", "environment": "dev"}, Destroy("dev", "workflow_dispatch by omar")),
         ({"action": "destroy", "branch": "feature/x"}, Destroy(environment_name("feature/x"), "")),
         (
@@ -439,7 +436,7 @@ def test_dispatch_provision_from_the_workflow_ref_names_the_branch() -> None:
         ({"action": "destroy"}, "destroy: give the environment input"),
         ({"action": "reconcile", "environment": "Not A Label"}, "is not a DNS-1123 label"),
         ({"action": "reconcile", "environment": "dev\nprod"}, "is not a DNS-1123 label"),
-        ({"action": "reconcile", "environment": "a" * 64}, "is not a DNS-1123 label"),
+        ({"action": "reconcile", "environment": "a" * 64}, "is 64 characters long; at most 63 are allowed"),
         ({"action": "provision", "template": "../../etc/passwd"}, "is not a configured template"),
         ({"action": "provision", "branch": "a\x00b"}, "input branch: not a branch name"),
     ],
@@ -569,9 +566,9 @@ def test_resolve_other_commands(body: str, expected: Intent) -> None:
 
 
 def test_resolve_help_replies_with_the_table() -> None:
-    assert resolve_command(run("/help"), "x", CONFIG) == Reply(help_text())
+    assert resolve_command(run("/help"), "x", CONFIG) == Reply(REGISTRY.help_text())
     lowered = EventsConfig(permission=Permission.READ)
-    assert resolve_command(run("/help"), "x", lowered) == Reply(help_text(minimum=Permission.READ))
+    assert resolve_command(run("/help"), "x", lowered) == Reply(REGISTRY.help_text(minimum=Permission.READ))
 
 
 def test_resolve_for_a_fork_names_the_fork() -> None:
@@ -651,14 +648,14 @@ def test_events_config_problems_all_at_once() -> None:
     assert list(caught.value.problems) == [
         "envbot.yaml: events.colour: unknown key (known: branches, defaultTemplate, destroyOnCloseUnmerged,"
         " foreignCommands, namePrefix, permission, provisionLabel, repository)",
-        "envbot.yaml: events.repository: must be a GitHub owner/name",
-        "envbot.yaml: events.branches[0].pattern: must be a branch glob such as feature/*",
-        "envbot.yaml: events.branches[1]: must be a mapping with exactly pattern and template",
-        "envbot.yaml: events.branches[2].template: must be a file path",
-        "envbot.yaml: events.defaultTemplate: must be a file path",
-        "envbot.yaml: events.provisionLabel: must be a label name of 1 to 50 characters",
-        "envbot.yaml: events.destroyOnCloseUnmerged: must be true or false",
-        "envbot.yaml: events.permission: must be one of read, triage, write, maintain, admin",
+        "envbot.yaml: events.repository: 'not a repo' is not a GitHub owner/name",
+        "envbot.yaml: events.branches[0].pattern: '' is not a branch glob such as feature/*",
+        "envbot.yaml: events.branches[1].template: is missing",
+        "envbot.yaml: events.branches[2].template: must be a string, got the integer 3",
+        "envbot.yaml: events.defaultTemplate: '' is not a one-line file path",
+        f"envbot.yaml: events.provisionLabel: '{'x' * 51}' is not a label name of 1 to 50 characters",
+        "envbot.yaml: events.destroyOnCloseUnmerged: must be true or false, got the string 'yes'",
+        "envbot.yaml: events.permission: must be read, triage, write, maintain or admin, got 'owner'",
         "envbot.yaml: events.namePrefix: 'PR_' must be lowercase letters, digits and '-', starting with a letter"
         " or digit",
         "envbot.yaml: events.foreignCommands: must be a list of command names without the slash, such as lgtm",
@@ -702,3 +699,25 @@ ACME = EventsConfig(repository="acme/app")
 )
 def test_orphan_reason(origin: Origin, config: EventsConfig, observed: dict[str, Any], reason: str | None) -> None:
     assert orphan_reason(origin, config, **observed) == reason
+
+
+def test_a_new_command_is_its_spec_alone() -> None:
+    """Parser, permission floor, resolution and /help all follow from one CommandSpec in the registry."""
+
+    def pong(target: Target) -> Reply:
+        return Reply(f"pong, {target.commenter}, from {target.environment_name}")
+
+    ping = CommandSpec("ping", "/ping", "Answer pong.", pong, Permission.TRIAGE)
+    registry = Registry((*REGISTRY.commands, ping))
+    intent = to_intent(parse_event("issue_comment", comment_payload("/ping")), EventsConfig(), registry)
+    assert isinstance(intent, RunCommand) and intent.required is Permission.WRITE
+    lowered = to_intent(
+        parse_event("issue_comment", comment_payload("/ping")), EventsConfig(permission=Permission.READ), registry
+    )
+    assert isinstance(lowered, RunCommand) and lowered.required is Permission.TRIAGE
+    assert resolve_command(intent, "feature/a", CONFIG, registry=registry) == Reply(
+        f"pong, nadia, from {environment_name('feature/a')}"
+    )
+    assert "| `/ping` | Answer pong. | write permission or above |" in registry.help_text()
+    unknown = to_intent(parse_event("issue_comment", comment_payload("/ping")), EventsConfig())
+    assert isinstance(unknown, RunCommand) and isinstance(unknown.command, Reply)

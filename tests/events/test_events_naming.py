@@ -9,14 +9,13 @@ import re
 import pytest
 
 from bot.events.naming import (
-    HASH_LENGTH,
     branch_hash,
     environment_name,
     prefix_problem,
     slug,
     source_branch,
 )
-from bot.names import is_dns1123_label
+from bot.names import HASH_LENGTH, is_dns1123_label
 
 LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 HASHED = re.compile(rf"(?P<readable>.*)-(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})")
@@ -221,3 +220,35 @@ def test_a_deleted_fork_whose_owner_is_unknown_has_no_source_branch(label: str |
 def test_the_head_label_changes_nothing_while_the_head_repository_is_known() -> None:
     assert source_branch("feature/x", "acme/app", "acme/app", head_label="acme:feature/x") == "feature/x"
     assert source_branch("feature/x", head_label="mallory:feature/x") == "feature/x"  # no head.repo at all: legacy
+
+
+@pytest.mark.parametrize(
+    ("branch", "prefix", "name"),
+    [
+        ("feature/" + "x" * 200, "", "feature-" + "x" * 46 + "-6d980a16"),
+        (
+            "dependabot/npm_and_yarn/@types/node-20.11.30-and-some-more-words-here",
+            "",
+            "dependabot-npm-and-yarn-types-node-20-11-30-and-some-m-90e72416",
+        ),
+        ("a" * 53 + "-" + "b" * 20, "", "a" * 53 + "-af3ec493"),
+        ("a" * 64, "", "a" * 54 + "-ffe054fe"),
+        ("a" * 61, "pr-", "pr-" + "a" * 51 + "-35d5fc17"),
+        ("x" * 100, "preview-", "preview-" + "x" * 46 + "-09ecb6eb"),
+        ("", "", "branch-e3b0c442"),
+        ("", "pr-", "pr-branch-e3b0c442"),
+        ("\ud800", "", "branch-91a681b9"),
+        ("\ud800", "pr-", "pr-branch-91a681b9"),
+        ("feature/Auth_Flow", "", "feature-auth-flow-eaf6ebc7"),
+        ("release-2024-deadbeef", "", "release-2024-deadbeef-f3cd9d8b"),
+        ("日本語/" + "é" * 80, "env2", "env2" + "e" * 50 + "-1ea6aed8"),
+        (
+            "mallory:feature/" + "login-" * 12,
+            "pr-",
+            "pr-mallory-feature-login-login-login-login-login-login-714fe251",
+        ),
+    ],
+)
+def test_environment_names_are_pinned(branch: str, prefix: str, name: str) -> None:
+    # Literal names, recorded before the hashing moved to bot.names: a change here renames live environments.
+    assert environment_name(branch, prefix) == name

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.action import load_event
 from bot.errors import UserError
 from bot.events.payloads import (
     Actor,
@@ -23,7 +24,6 @@ from bot.events.payloads import (
     TagDeleted,
     Unsupported,
     WorkflowDispatch,
-    load_event,
     parse_event,
 )
 from tests.events.support import (

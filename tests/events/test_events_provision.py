@@ -8,22 +8,18 @@ import pytest
 from project_paths import CATALOGS, EXAMPLES
 
 from bot import yamldoc
-from bot.catalog import load_catalogs
+from bot.action import load_event
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.environment.model import Environment, Origin, OriginKind
 from bot.environment.spec import parse_environment
 from bot.errors import EnvironmentSpecError
-from bot.events.commands import Reply, Setting
+from bot.events.comments import Reply, Setting
 from bot.events.config import BranchRule, EventsConfig
-from bot.events.intents import (
-    Provision,
-    RunCommand,
-    authorize,
-    resolve_command,
-    to_intent,
-)
-from bot.events.payloads import load_event, parse_event
+from bot.events.intents import Provision, RunCommand
+from bot.events.payloads import parse_event
 from bot.events.provision import build_environment
+from bot.events.routing import authorize, resolve_command, to_intent
 from bot.forge.model import Permission
 from tests.events.support import BRANCH_CREATE, comment_payload
 from tests.webhooks import path_of

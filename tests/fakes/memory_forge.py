@@ -15,10 +15,18 @@ from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 from bot.clock import Clock, utc_now
-from bot.forge.errors import BaseMovedError, ForgeNotFoundError, ForgeRejectedError
+from bot.forge.commits import (
+    Head,
+    branch_move,
+    changes_by_path,
+    checked_base,
+    history_title,
+    merge_message,
+    reusable_commit,
+)
+from bot.forge.errors import ForgeNotFoundError, ForgeRejectedError
 from bot.forge.model import (
     CLOSED_MARKER,
-    STATUS_STATES,
     AutoMergeOutcome,
     AutoMergeResult,
     BranchRules,
@@ -39,9 +47,12 @@ from bot.forge.model import (
     RequiredCheck,
     StatusState,
     check_deletable_branch,
+    check_merge_method,
     check_path,
+    check_status_state,
     combine_states,
     has_marker,
+    is_object_id,
     marked_body,
     status_description,
 )
@@ -49,7 +60,6 @@ from tests.fakes.three_way import merge_trees
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_SHA = re.compile(r"^[0-9a-f]{40}\Z")
 _BAD_BRANCH = re.compile(r"^[-/]|/\Z|\.\Z|\.\.|//|@\{|[\x00-\x20\x7f~^:?*\[\\]|(^|/)\.|\.lock(/|\Z)")
 """What ``git check-ref-format`` refuses in a branch name (LocalForge asks git; here the rules are spelled out)."""
 _CACHE_ENTRIES = 4096
@@ -244,32 +254,24 @@ class MemoryForge:
         expected_base_sha: str | None = None,
     ) -> CommitResult:
         self._check_branch(branch)
-        wanted = {check_path(c.path): c.content for c in changes}
-        base_sha = self._branches.get(base)
-        if base_sha is None:
-            raise ForgeNotFoundError(f"base branch {base!r} does not exist in {self!r}")
-        if expected_base_sha is not None and expected_base_sha != base_sha:
-            raise BaseMovedError(base, expected_base_sha, base_sha)
-        head = None if branch == base else self._branches.get(branch)
-        base_files = self._commits[base_sha].files
-        effective = {p: c for p, c in wanted.items() if base_files.get(p) != c}
-        if not effective:
-            target = base_sha
-        else:
-            files = dict(base_files)
-            for path, content in effective.items():
-                if content is None:
-                    del files[path]
-                else:
-                    files[path] = content
-            if head is not None and self._commits[head].parents == (base_sha,) and self._commits[head].files == files:
-                return CommitResult(branch, head, base_sha, changed=False)
-            target = self._commit(files, (base_sha,), message)
-        if target == (base_sha if branch == base else head):
-            return CommitResult(branch, target, base_sha, changed=False)
+        wanted = changes_by_path(changes)
+        base_tip = checked_base(base, self._tip(base), expected_base_sha, repr(self))
+        head = None if branch == base else self._tip(branch)
+        files = dict(base_tip.tree)
+        for path, content in wanted.items():
+            if content is not None:
+                files[path] = content
+            else:
+                files.pop(path, None)  # deleting a file that is not there changes nothing
+        target = reusable_commit(base_tip, files, head)
+        if target is None:
+            target = self._commit(files, (base_tip.sha,), message)
+        move = branch_move(branch, base, base_tip.sha, head.sha if head else None, target)
+        if move is None:
+            return CommitResult(branch, target, base_tip.sha, changed=False)
         self._branches[branch] = target
         self._carry_out_auto_merges()
-        return CommitResult(branch, target, base_sha, changed=True)
+        return CommitResult(branch, target, base_tip.sha, changed=True)
 
     @_locked
     def ensure_pull_request(
@@ -297,8 +299,7 @@ class MemoryForge:
 
     @_locked
     def merge(self, number: int, expected_head_sha: str, method: MergeMethod = "merge") -> MergeResult:
-        if method not in ("merge", "squash"):
-            raise ValueError(f"unknown merge method {method!r}")
+        check_merge_method(method)
         pull = self._pull(number)
         if pull.state == "merged":
             return MergeResult(MergeOutcome.MERGED, sha=pull.merge_sha, message="already merged")
@@ -344,8 +345,7 @@ class MemoryForge:
         """As GitHub's ``enablePullRequestAutoMerge``: refused when the repository does not allow it, when the head
         is not ``expected_head_sha``, and when nothing is left to wait for (GitHub's "Pull request is in clean
         status"); once on, this forge merges the pull request the moment its rules pass."""
-        if method not in ("merge", "squash"):
-            raise ValueError(f"unknown merge method {method!r}")
+        check_merge_method(method)
         pull = self._pull(number)
         if pull.state == "merged":
             return AutoMergeResult(AutoMergeOutcome.MERGED, "already merged")
@@ -395,10 +395,9 @@ class MemoryForge:
         description: str,
         target_url: str | None = None,
     ) -> CommitStatus:
-        if state not in STATUS_STATES:
-            raise ValueError(f"unknown status state {state!r}")
+        check_status_state(state)
         wanted = CommitStatus(context, state, status_description(description), target_url)
-        if not _SHA.match(sha) or sha not in self._commits:
+        if not is_object_id(sha) or sha not in self._commits:
             raise ForgeNotFoundError(f"no commit {sha!r} in {self!r}")
         if self._latest_statuses(sha).get(context.lower()) != wanted:
             self._statuses.setdefault(sha, []).append(wanted)
@@ -620,8 +619,7 @@ class MemoryForge:
         while sha is not None and len(entries) < limit:
             commit = self._commits[sha]
             subject, _, body = commit.message.partition("\n")
-            title = body.strip().splitlines()[0] if subject.startswith("Merge pull request") and body.strip() else ""
-            entries.append((sha[:7], commit.when, f"{subject}: {title}" if title else subject))
+            entries.append((sha[:7], commit.when, history_title(subject, body)))
             sha = commit.parents[0] if commit.parents else None
         return tuple(entries)
 
@@ -639,11 +637,19 @@ class MemoryForge:
         self._commits[sha] = MemoryCommit(sha, snapshot, parents, message, self._clock(), generation)
         return sha
 
+    def _tip(self, branch: str) -> Head[Mapping[str, str]] | None:
+        """The commit ``branch`` points at, with its files and parents; None when there is no such branch."""
+        sha = self._branches.get(branch)
+        if sha is None:
+            return None
+        commit = self._commits[sha]
+        return Head(sha, commit.files, commit.parents)
+
     def _resolve(self, ref: str) -> str | None:
         sha = self._branches.get(ref)
         if sha is not None:
             return sha
-        return ref if _SHA.match(ref) and ref in self._commits else None
+        return ref if is_object_id(ref) and ref in self._commits else None
 
     def _check_branch(self, name: str) -> None:
         if not name or _BAD_BRANCH.search(name):
@@ -768,7 +774,7 @@ class MemoryForge:
         files = self._merged(base_sha, head_sha)
         assert files is not None, "merge only what merges"
         parents = (base_sha,) if method == "squash" else (base_sha, head_sha)
-        merged = self._commit(files, parents, f"Merge pull request #{pull.number} from {pull.head}\n\n{pull.title}\n")
+        merged = self._commit(files, parents, merge_message(pull.number, pull.head, pull.title))
         self._branches[pull.base] = merged
         pull.merge_sha = merged
         self._end(pull, "merged", head_sha)

@@ -18,6 +18,7 @@ from bot.forge.local import LocalForge
 from bot.forge.model import FileChange
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Reconciler
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 from tests.faults import ledger
 from tests.faults.github import Fault, FaultyGitHub
@@ -204,7 +205,7 @@ def _local_provision(root: Path, catalog_set: CatalogSet, *, race: bool) -> tupl
     cluster = SimulatedCluster(*observed, catalog_set, clock=clock)
     document = {**environment_document(), "name": ENV, "namespace": ENV}
     request = parse_environment(yaml.safe_dump(document), "feature.yaml")
-    reconciler = Reconciler(platform, apps, cluster, catalog_set, clock=clock, sleep=clock.sleep)
+    reconciler = Reconciler(platform, apps, cluster, catalog_set, WORDING, clock=clock, sleep=clock.sleep)
     final = reconciler.run(ENV, request)  # one run: the infrastructure merged, the applications opened
     assert final.decision.phase is Phase.PROVISIONING_INFRASTRUCTURE
     if race:

@@ -29,17 +29,17 @@ import yaml
 from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES, OWN_FIXTURES
 
-from bot.action import EventHandler
-from bot.catalog import load_catalogs
+from bot.action import EventHandler, load_event
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.cluster.protocol import Cluster
 from bot.config import Config, load_config
 from bot.errors import EnvbotError, TransientError
-from bot.events.payloads import load_event
 from bot.forge.github import GitHubForge
 from bot.forge.retry import RetryPolicy
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Reconciler
+from bot.report.pull_requests import WORDING
 from bot.report.status import StatusRow
 from bot.simulation import SimulatedCluster
 from tests.faults import ledger
@@ -327,6 +327,7 @@ class World:
             apps=self.forge(self.apps),
             cluster=cluster,
             catalogs=catalogs(),
+            wording=WORDING,
             merge_policy=self.config.merge_policy,
             clock=self.clock,
             sleep=self.clock.sleep,

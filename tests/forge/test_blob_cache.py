@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 import responses
+from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
-from bot.catalog.loader import load_catalogs
+from bot.catalog_files import load_catalogs
 from bot.cluster.static import StaticCluster
 from bot.environment.bind import bind_environment
 from bot.environment.record import record_text
 from bot.environment.spec import parse_environment
 from bot.forge.github import GitHubForge, _blob_sha
 from bot.reconcile.runner import Reconciler
+from bot.report.pull_requests import WORDING
 from tests.fakes.github_api import FakeGitHub
 from tests.forge.support import github_forge
 
@@ -46,11 +48,15 @@ def fakes() -> Iterator[tuple[FakeGitHub, FakeGitHub]]:
 def reconciler(fakes: tuple[FakeGitHub, FakeGitHub], cache: Path) -> Reconciler:
     """A new run's reconciler: new forges over the fakes, sharing the disk cache ``cache``."""
     platform, apps = fakes
+    clock = ManualClock()
     return Reconciler(
         platform=github_forge(platform, blob_cache=cache),
         apps=github_forge(apps, blob_cache=cache),
         cluster=StaticCluster(),
         catalogs=load_catalogs(CATALOGS),
+        wording=WORDING,
+        clock=clock,
+        sleep=clock.sleep,
     )
 
 

@@ -156,6 +156,13 @@ def test_constructor_checks_its_arguments() -> None:
         GitHubForge("acme/platform", "")
 
 
+@pytest.mark.parametrize("repository", ["acme/..", "acme/.", "-acme/platform", "ac me/platform", "a" * 40 + "/x"])
+def test_only_a_github_owner_name_makes_a_forge(repository: str) -> None:
+    # "acme/.." would put /repos/acme/.. in every request URL: GitHub's own rules (bot.names) refuse it first.
+    with pytest.raises(ValueError, match="owner/name"):
+        GitHubForge(repository, TOKEN)
+
+
 # -- listings, closing and deleting: their request budgets ---------------------------------------------------------
 
 

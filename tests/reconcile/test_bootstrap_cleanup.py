@@ -12,8 +12,8 @@ import pytest
 import yaml
 from project_paths import CATALOGS
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.cluster.model import APPLICATION, WORKSPACE_KINDS, ObservedObject, thaw
 from bot.environment import bind_environment
 from bot.environment.model import Environment

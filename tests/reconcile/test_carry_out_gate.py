@@ -11,15 +11,17 @@ from manual_clock import ManualClock
 from bot.forge.model import FileChange
 from bot.reconcile.act import Progress, carry_out
 from bot.reconcile.gate import BlockerKind, MergePolicy, NativeMerge
-from bot.reconcile.model import Proposal, Step
+from bot.reconcile.model import Proposal, Purpose, Step
 from bot.render.renderer import Repo
+from bot.report.pull_requests import WORDING
 from tests.fakes.memory_forge import MemoryForge
 
 BRANCH = "envbot/dev/infrastructure"
 PROPOSAL = Proposal(
     repo=Repo.PLATFORM, step=Step.INFRASTRUCTURE, branch=BRANCH,
     writes=(("registry/environments/dev/infrastructure/db.yaml", "kind: Workspace\n"),), deletes=(),
-    title="envbot: dev: infrastructure", body="the record and the Workspaces", merge=True,
+    purpose=Purpose("dev", Step.INFRASTRUCTURE, True, ("registry/environments/dev/infrastructure/db.yaml",), ()),
+    merge=True,
 )  # fmt: skip
 NEVER = MergePolicy(native=NativeMerge.NEVER)
 
@@ -29,7 +31,7 @@ def forge_with_ci(clock: ManualClock, **options: object) -> MemoryForge:
 
 
 def attempt(forge: MemoryForge, clock: ManualClock, policy: MergePolicy = NEVER, proposal: Proposal = PROPOSAL):
-    return carry_out(proposal, forge, "main", policy=policy, now=clock())
+    return carry_out(proposal, forge, "main", policy=policy, now=clock(), wording=WORDING)
 
 
 def test_the_settle_time_holds_a_fresh_head_and_then_it_merges() -> None:
@@ -135,7 +137,13 @@ def test_auto_merge_is_not_turned_on_when_the_decision_was_overtaken() -> None:
     forge.require("plan")
     proposal = dataclasses.replace(PROPOSAL, basis="what the decision saw")
     outcome = carry_out(
-        proposal, forge, "main", basis_now=lambda: "what is there now", policy=MergePolicy(), now=clock()
+        proposal,
+        forge,
+        "main",
+        basis_now=lambda: "what is there now",
+        policy=MergePolicy(),
+        now=clock(),
+        wording=WORDING,
     )
     assert outcome.progress is Progress.SUPERSEDED
     assert outcome.pull_request is not None and not forge.get_pull_request(outcome.pull_request.number).auto_merge

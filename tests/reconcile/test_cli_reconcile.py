@@ -13,7 +13,7 @@ import yaml
 from manual_clock import ManualClock
 from project_paths import CATALOGS, EXAMPLES
 
-from bot.catalog.loader import load_catalogs
+from bot.catalog_files import load_catalogs
 from bot.cli import main
 from bot.clock import Timebase
 from bot.config import parse_config
@@ -104,31 +104,34 @@ def test_missing_config_is_one_line(tmp_path: Path, run: Run) -> None:
     [
         (
             "platform: {repository: a/b}\n",
-            ["envbot.yaml: apps.repository: is required (a GitHub owner/name or a local path)"],
+            ["envbot.yaml: apps.repository: is missing: give a GitHub owner/name or a local path"],
         ),
         (
             "platform: {repository: a/b, branch: main}\napps: {repository: c/d}\ncolour: red\n",
             [
-                "envbot.yaml: platform.branch: unknown key (known: baseBranch, repository)",
                 "envbot.yaml: colour: unknown key (known: apps, catalogs, cluster, events, github, merge, platform, render, timeouts)",
+                "envbot.yaml: platform.branch: unknown key (did you mean baseBranch?) (known: baseBranch, repository)",
             ],
         ),
         (
             "platform: {repository: a/b}\napps: {repository: c/d}\ncluster: {type: minikube}\n"
             "timeouts: {failureGrace: soon}\nmerge: {method: rebase}\n",
             [
-                "envbot.yaml: cluster.type: must be kubernetes, static or simulated",
+                "envbot.yaml: cluster.type: must be kubernetes, static or simulated, got 'minikube'",
                 "envbot.yaml: timeouts.failureGrace: 'soon' is not a duration such as 30s, 10m or 2h",
-                "envbot.yaml: merge.method: must be merge or squash",
+                "envbot.yaml: merge.method: must be merge or squash, got 'rebase'",
             ],
         ),
-        ("platform: {repository: 3}\napps: {repository: c/d}\n", ["envbot.yaml: platform.repository: must be a str"]),
+        (
+            "platform: {repository: 3}\napps: {repository: c/d}\n",
+            ["envbot.yaml: platform.repository: must be a string, got the integer 3"],
+        ),
         (
             "platform: {repository: a/b}\napps: {repository: c/d}\n"
             "merge: {requiredChecks: [ci, 3], settle: later, native: sometimes}\n",
             [
                 "envbot.yaml: merge.requiredChecks: must be a list of check names",
-                "envbot.yaml: merge.native: must be auto, always or never",
+                "envbot.yaml: merge.native: must be auto, always or never, got 'sometimes'",
                 "envbot.yaml: merge.settle: 'later' is not a duration such as 30s, 10m or 2h",
             ],
         ),

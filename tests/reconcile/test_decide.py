@@ -11,8 +11,8 @@ import yaml
 from manual_clock import START
 from project_paths import CATALOGS
 
-from bot.catalog import load_catalogs
 from bot.catalog.model import CatalogSet
+from bot.catalog_files import load_catalogs
 from bot.cluster.model import KNOWN_KINDS, ObservedObject, kind_of, observe_raw
 from bot.environment import bind_environment
 from bot.environment.model import SPEC_HASH_ANNOTATION, BoundEnvironment
@@ -20,6 +20,7 @@ from bot.environment.record import RecordedIntent, parse_record
 from bot.reconcile.decide import decide, deletion_proposal, mark_record, merged_hashes
 from bot.reconcile.model import Observation, Phase, Step
 from bot.render import Repo, render_environment
+from bot.report.pull_requests import WORDING
 from tests.reconcile.harness import seed_environment
 
 NAME = "dev-feature-auth"
@@ -139,8 +140,10 @@ def test_nothing_merged_yet_is_creating_with_one_platform_proposal(bound: BoundE
         RECORD,
         f"registry/environments/{NAME}/infrastructure/rds-postgres.yaml",
     ]
-    assert proposal.title == f"envbot: {NAME}: infrastructure"
-    assert f"| `registry/environments/{NAME}/infrastructure/rds-postgres.yaml` | write |" in proposal.body
+    assert WORDING.title(proposal.purpose) == f"envbot: {NAME}: infrastructure"
+    assert f"| `registry/environments/{NAME}/infrastructure/rds-postgres.yaml` | write |" in WORDING.body(
+        proposal.purpose
+    )
 
 
 def test_merged_but_not_available_waits_and_opens_the_gated_app_pull_request(bound: BoundEnvironment) -> None:
@@ -151,7 +154,9 @@ def test_merged_but_not_available_waits_and_opens_the_gated_app_pull_request(bou
     (early,) = decision.proposals
     assert (early.repo, early.merge, early.gate.state if early.gate else None) == (Repo.APPS, False, "pending")
     assert not any("sample-app" in path for path, _ in early.writes)
-    assert "sample-app applications: parameter databaseEndpoint waits on output rds-postgres.endpoint" in early.body
+    assert "sample-app applications: parameter databaseEndpoint waits on output rds-postgres.endpoint" in WORDING.body(
+        early.purpose
+    )
 
 
 def test_missing_workspace_is_waited_for(bound: BoundEnvironment) -> None:
@@ -211,7 +216,7 @@ def test_a_workspace_error_fails_only_after_the_grace_period(bound: BoundEnviron
 
 
 def test_binding_problems_make_the_environment_failed() -> None:
-    obs = Observation(NAME, None, None, {}, {}, problems=("environment x: catalog y: no such catalog",))
+    obs = Observation(NAME, None, None, {}, {}, now=START, problems=("environment x: catalog y: no such catalog",))
     decision = decide(obs)
     assert (decision.phase, decision.waiting_on) == (Phase.FAILED, "environment x: catalog y: no such catalog")
 

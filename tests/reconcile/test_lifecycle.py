@@ -13,11 +13,11 @@ import yaml
 from project_paths import EXAMPLES
 
 from bot.catalog.model import CatalogSet
-from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.model import Environment
 from bot.errors import UserError
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, Reconciler
+from bot.reconcile.verdicts import VerdictPolicy
 from tests.reconcile.harness import (
     Budget,
     Checkpoint,

@@ -10,11 +10,12 @@ import yaml
 from project_paths import EXAMPLES
 
 from bot.cluster.model import APPLICATION, WORKSPACE, Kind, ObservedObject
-from bot.cluster.verdicts import VerdictPolicy
 from bot.environment.model import Environment
 from bot.forge.local import LocalForge
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, Reconciler
+from bot.reconcile.verdicts import VerdictPolicy
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 from tests.reconcile.harness import World, environment, make_world, seed_environment
 
@@ -179,11 +180,12 @@ def test_destroy_withdraws_an_open_update_and_nothing_comes_back(tmp_path: Path)
     (update,) = decide(observation, reconciler.settings, reconciler.policy).proposals
     from bot.forge.model import FileChange
 
-    platform.push_commit(update.branch, "main", [FileChange.write(p, c) for p, c in update.writes], update.title)
-    platform.ensure_pull_request(update.branch, "main", update.title, update.body)
+    title = WORDING.title(update.purpose)
+    platform.push_commit(update.branch, "main", [FileChange.write(p, c) for p, c in update.writes], title)
+    platform.ensure_pull_request(update.branch, "main", title, WORDING.body(update.purpose))
     reconciler.request_deletion(NAME, requested_by="test")
     assert reconciler.run(NAME, wait=True, timeout=WAIT, poll_interval=1).decision.phase is Phase.DELETED
-    assert [pr.state for pr in world.pull_requests("platform") if pr.title == update.title] == ["closed"]
+    assert [pr.state for pr in world.pull_requests("platform") if pr.title == title] == ["closed"]
     # Later scheduled runs find nothing to revive.
     later = world.reconciler()
     assert later.environments() == ()
@@ -255,7 +257,7 @@ def test_branches_a_crash_kept_after_their_merge_go_once_the_environment_is_dele
 
 def test_an_application_whose_helm_values_changed_is_stale_until_argo_cd_compares_them() -> None:
     from bot.cluster.model import observe_raw
-    from bot.cluster.verdicts import ApplicationState, application_verdict
+    from bot.reconcile.verdicts import ApplicationState, application_verdict
 
     source = {"repoURL": "https://charts.example", "chart": "web", "targetRevision": "1.2.0"}
     raw = {

@@ -263,7 +263,7 @@ def test_slots_by_kind() -> None:
 
 
 def test_a_reply_value_cannot_start_a_block() -> None:
-    text = render("reply.md.j2", kind="no-arguments", quoted="`/status`\n# Approved", usage="/status")
+    text = render("replies/no-arguments.md.j2", quoted="`/status`\n# Approved", usage="/status")
     assert "\n" not in text and text.startswith("`/status` # Approved takes no arguments")
 
 

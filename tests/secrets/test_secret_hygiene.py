@@ -37,13 +37,14 @@ from project_paths import CATALOGS
 import bot.demo
 import bot.forge.github
 from bot.action import handle_event_files
-from bot.catalog.loader import load_catalogs
+from bot.catalog_files import load_catalogs
 from bot.cli import main
 from bot.cluster.model import ObservedObject
 from bot.config import load_config
 from bot.connect import open_cluster, open_forge
 from bot.reconcile.runner import Reconciler
 from bot.render.manifests import workspace_name
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 from tests.fakes.github_api import FakeGitHub
 from tests.secrets.canaries import Scan, canary, observed_statuses
@@ -329,19 +330,24 @@ def test_github_action_lifecycle_copies_no_secret_anywhere(
     config = load_config(config_path)
     seen: list[str] = []
 
+    clock = ManualClock()
+
     def reconciler() -> Reconciler:
         """As ``connect.build_reconciler``, but each GitOps repository on its own GitHub (one API URL each);
         the forges read their token from ENVBOT_GITOPS_TOKEN themselves."""
         catalogs = load_catalogs(config.resolve(config.catalogs))
         platform = open_forge(dataclasses.replace(config, github_api_url=PLATFORM_URL), config.platform)
         apps = open_forge(dataclasses.replace(config, github_api_url=APPS_URL), config.apps)
-        cluster = open_cluster(config, platform, apps, catalogs)
+        cluster = open_cluster(config, platform, apps, catalogs, clock.timebase)
         assert isinstance(cluster, SimulatedCluster)
         return Reconciler(
             platform=platform,
             apps=apps,
             cluster=quick(cluster, sensitive_outputs(canaries, PR_BRANCH), seen),
             catalogs=catalogs,
+            wording=WORDING,
+            clock=clock,
+            sleep=clock.sleep,
             settings=config.render,
         )
 

@@ -1,4 +1,4 @@
-"""Slash commands in pull request comments: the registry, a markdown-aware parser that never raises, and values."""
+"""Slash commands in pull request comments: a markdown-aware parser that never raises, replies, and typed values."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from bot.catalog.model import Parameter, ParameterType
 from bot.catalog.values import problem_with_value
 from bot.events.text import hidden, quote, render
-from bot.forge.model import Permission
 from bot.names import is_dns1123_label
 
 MAX_BODY: Final = 65_536
@@ -27,67 +26,6 @@ _TOKEN = re.compile(r"""(?:[^\s"']|"[^"]*"|'[^']*')+""")
 _KEY = re.compile(r"(?:(?P<catalog>[a-z0-9][-a-z0-9]{0,62})\.)?(?P<name>[A-Za-z_][A-Za-z0-9_]{0,63})", re.ASCII)
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
 _NUMBER = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?", re.ASCII)
-
-
-# -- the registry ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """One command: its name, usage line, one-line help and the least permission a commenter needs."""
-
-    name: str
-    usage: str
-    help: str
-    permission: Permission = Permission.WRITE
-    takes_arguments: bool = False
-
-
-@dataclass(frozen=True)
-class Registry:
-    """The commands envbot knows, in the order ``/help`` lists them."""
-
-    commands: tuple[CommandSpec, ...]
-
-    def get(self, name: str) -> CommandSpec | None:
-        return next((c for c in self.commands if c.name == name), None)
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.commands)
-
-    def required(self, name: str, minimum: Permission = Permission.WRITE) -> Permission:
-        """The permission a commenter needs for ``name``: the command's own floor, raised to ``minimum``."""
-        spec = self.get(name)
-        return max(minimum, spec.permission) if spec is not None else minimum
-
-
-REGISTRY: Final = Registry(
-    (
-        CommandSpec(
-            "provision",
-            "/provision [catalog ...] [key=value ...]",
-            "Create or update this pull request's environment; name catalogs to deploy only those, and set"
-            " parameters as `catalog.param=value` or `param=value`.",
-            Permission.WRITE,
-            takes_arguments=True,
-        ),
-        CommandSpec(
-            "destroy", "/destroy", "Remove this pull request's environment: applications first, then infrastructure."
-        ),
-        CommandSpec("status", "/status", "Refresh the environment's status comment.", Permission.READ),
-        CommandSpec("retry", "/retry", "Try a Failed environment again."),
-        CommandSpec("help", "/help", "Show this table.", Permission.READ),
-    )
-)
-
-
-def help_text(registry: Registry = REGISTRY, minimum: Permission = Permission.WRITE) -> str:
-    """The ``/help`` reply: a markdown table generated from the registry."""
-    rows = [
-        {"usage": c.usage, "help": c.help, "permission": registry.required(c.name, minimum).label}
-        for c in registry.commands
-    ]
-    return render("help.md.j2", rows=rows)
 
 
 # -- results ---------------------------------------------------------------------------------------------------
@@ -139,7 +77,8 @@ class Ignore:
 
 
 def reply(kind: str, **context: object) -> Reply:
-    text = render("reply.md.j2", kind=kind, **context)
+    """The reply ``templates/replies/<kind>.md.j2`` says; every piece of a person's text in ``context`` is quoted."""
+    text = render(f"replies/{kind}.md.j2", **context)
     assert text, f"no reply text for {kind!r}"
     return Reply(text)
 
@@ -200,9 +139,25 @@ def command_lines(body: str) -> list[str]:
     return found
 
 
-def parse_comment(
-    body: str, registry: Registry = REGISTRY, *, foreign: Collection[str] = ()
-) -> Command | Reply | Ignore:
+class Syntax(Protocol):
+    """What the parser needs to know of a command."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def usage(self) -> str: ...
+    @property
+    def takes_arguments(self) -> bool: ...
+
+
+class Grammar(Protocol):
+    """The commands the parser knows (``bot.events.commands.REGISTRY``)."""
+
+    def get(self, name: str) -> Syntax | None: ...
+    def names(self) -> tuple[str, ...]: ...
+
+
+def parse_comment(body: str, registry: Grammar, *, foreign: Collection[str] = ()) -> Command | Reply | Ignore:
     """The command of a comment: the first line that starts with ``/name`` wins.
 
     ``foreign`` names other bots' commands (``lgtm``, ``retest``): those lines are skipped silently. An unknown
@@ -224,7 +179,7 @@ def parse_comment(
     return Ignore("the comment holds no command")
 
 
-def _parse_line(name: str, rest: str, line: str, registry: Registry) -> Command | Reply:
+def _parse_line(name: str, rest: str, line: str, registry: Grammar) -> Command | Reply:
     if len(line) > MAX_LINE:
         return reply("too-long", length=len(line), limit=MAX_LINE, quoted=quote(line))
     spec = registry.get(name)
@@ -249,7 +204,7 @@ def _unquote(raw: str) -> str | None:
     return None
 
 
-def _parse_arguments(spec: CommandSpec, rest: str, line: str) -> Command | Reply:
+def _parse_arguments(spec: Syntax, rest: str, line: str) -> Command | Reply:
     tokens: list[str] = []
     end = 0
     for found in _TOKEN.finditer(rest):
