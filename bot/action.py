@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import yamldoc
-from bot.clock import PassingTime
+from bot.clock import PassingTime, readable_time
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
 from bot.connect import check_before_writing
@@ -295,7 +295,7 @@ class EventHandler:
     def _finish(self) -> int:
         now = self.reconciler.clock()
         write_outputs(outputs_for(self.rows), self.environ)
-        headline = "Dry run: nothing was written." if self.dry_run else f"Handled at {now:%Y-%m-%d %H:%M:%S} UTC."
+        headline = "Dry run: nothing was written." if self.dry_run else f"Handled at {readable_time(now)}."
         write_summary(summary_markdown(self.rows, now, headline), self.environ)
         failed = [row for row in self.rows if row.failure]
         for row in self.rows:

@@ -18,6 +18,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def readable_time(when: dt.datetime, *, date: bool = True) -> str:
+    """``2025-06-01 12:00:05 UTC`` (or ``12:00:05 UTC`` without ``date``): an instant as people read it in replies."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if date else "%H:%M:%S UTC")
+
+
 def utc_timestamp(when: dt.datetime) -> str:
     """``2025-06-01T12:00:00Z``: the instant in UTC, whole seconds (rounded down), as records and APIs write it."""
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,4 @@
-"""Catalogs: the model, the parser of a catalog's files, and Konstruct-compatible parameter discovery."""
+"""Catalogs, what decide renders from: the model, the parser of a catalog's files, Konstruct discovery; pure."""
 
 from bot.catalog.loader import parse_catalog
 from bot.catalog.model import Catalog, CatalogSet, CatalogType, Output, Parameter, ParameterType

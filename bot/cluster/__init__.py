@@ -1,4 +1,4 @@
-"""Reads Workspaces and Argo CD Applications; the only package that talks to Kubernetes."""
+"""The cluster seam of observe: Workspaces and Argo CD Applications; the only package that talks to Kubernetes."""
 
 from bot.cluster.errors import (
     ClusterConfigError,

@@ -1,4 +1,4 @@
-"""Environments: the ``kind: Environment`` format, its parser, and binding to catalogs."""
+"""Environments, what the record holds: the ``kind: Environment`` format, its parser, catalog binding; pure."""
 
 from bot.environment.bind import Problem, bind_environment, check_environment
 from bot.environment.model import (

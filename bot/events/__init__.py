@@ -1,1 +1,1 @@
-"""Webhook events → intents: payload parsing, comment commands, environment names, authorization (all pure)."""
+"""Event → intent, the first step: payloads, comment commands, routing, authorization, the orphan sweep; pure."""

@@ -185,6 +185,8 @@ Event = (
 
 
 def _kind(value: object) -> str:
+    """A JSON value's kind, never the value: unlike a file people write (``bot.documents.describe_type``), a payload
+    is anyone's text, so its errors do not repeat it."""
     if value is None:
         return "null"
     if isinstance(value, bool):

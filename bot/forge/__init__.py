@@ -1,4 +1,4 @@
-"""Forge seam: the ``Forge`` protocol, its values and errors, and the GitHub and local git implementations."""
+"""The forge seam for record, observe, act and report: the ``Forge`` protocol, GitHub, git on disk, dry run."""
 
 from __future__ import annotations
 

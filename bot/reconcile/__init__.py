@@ -1,1 +1,1 @@
-"""The reconciler: observe the forges and the cluster, decide (pure), act through the forges, report."""
+"""Observe → decide → act: the runner, the pure decision, verdicts and merge gate, carrying decisions out."""

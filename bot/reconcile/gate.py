@@ -7,6 +7,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.clock import readable_time
 from bot.durations import format_duration
 from bot.forge.model import CheckRun, CommitStatus, MergeFacts, RepositorySettings, RequiredCheck
 from bot.reconcile.model import INFRASTRUCTURE_GATE
@@ -242,7 +243,7 @@ def weigh(facts: MergeFacts, policy: MergePolicy, now: dt.datetime) -> GateResul
     if facts.checks_supported and not required and not ci_reported and facts.head_committed_at is not None:
         settled_at = facts.head_committed_at + policy.settle
         if now < settled_at:
-            until = f"{settled_at.astimezone(dt.UTC):%H:%M:%S} UTC"
+            until = readable_time(settled_at, date=False)
             text = (
                 f"no check has reported on #{pull_request.number} yet; waiting until {until} "
                 f"({format_duration(policy.settle)} after its head commit) before taking it as having none"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
+from bot.clock import readable_time
 from bot.errors import PermanentError, UserError
 from bot.forge.protocol import Forge
 from bot.names import did_you_mean
@@ -71,7 +71,7 @@ def provision_refusal(observation: Observation, show: Callable[[str], str] = str
     deletion = observation.record.deletion if observation.record is not None else None
     if deletion is None:
         return None
-    when = deletion.requested_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = readable_time(deletion.requested_at)
     return (
         f"environment {show(observation.name)} is being deleted ({show(deletion.requested_by)} asked for it at "
         f"{when}); wait until it is Deleted, then provision again"

@@ -1,4 +1,4 @@
-"""Rendering: environments and catalogs into the files of the platform and app GitOps repositories."""
+"""Decide's renderer: environments and catalogs into the files of the platform and app GitOps repositories; pure."""
 
 from bot.render.renderer import Pending, RenderedFile, RenderResult, Repo, render_environment
 from bot.render.settings import GitOpsLayout, RenderSettings, WorkspaceApi

@@ -1,1 +1,1 @@
-"""Reporting: pull request text, status tables, comments and summaries, from template files."""
+"""Report, the last step: status rows, the sticky comment and status, job summaries, pull request wording."""

@@ -1,1 +1,1 @@
-"""The base of every text envbot writes: untrusted text made data (``untrusted``), its own templates (``templates``)."""
+"""The base of all text envbot writes (replies, reports): untrusted text made data, envbot's own templates."""

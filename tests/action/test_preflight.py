@@ -42,7 +42,7 @@ def test_provision_of_an_environment_being_deleted_is_answered_and_not_carried_o
     (answer,) = [body for body in world.comments(PR) if body.startswith("<!-- envbot:reply:")]
     assert re.search(
         r"`/provision` was not carried out: environment `feature-login` is being deleted \(`nadia` asked for it at "
-        r"2026-11-27 12:00 UTC\); wait until it is Deleted, then provision again\.$",
+        r"2026-11-27 12:00:00 UTC\); wait until it is Deleted, then provision again\.$",
         answer,
     ), answer
 

@@ -302,7 +302,7 @@ def test_provisioning_an_environment_that_is_being_deleted_is_refused(
     code, _, err = run("provision", str(SEED), "--config", str(config_file), "--wait")
     assert code == 1
     assert re.fullmatch(
-        r"error: environment dev-feature-auth is being deleted \(nadia asked for it at 2026-11-27 12:\d\d UTC\); "
+        r"error: environment dev-feature-auth is being deleted \(nadia asked for it at 2026-11-27 12:\d\d:\d\d UTC\); "
         r"wait until it is Deleted, then provision again\n",
         err,
     ), err
