@@ -62,6 +62,32 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class GitHubApp:
+    """envbot as a GitHub App: its App id, the installation on the GitOps repositories, and the private key's file
+    (a mounted Secret); the installation token it mints is refreshed before it expires."""
+
+    app_id: int
+    installation_id: int
+    private_key_file: str
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """``envbot agent``, the in-cluster half: with ``enabled``, the Action records intents and replies, and the agent
+    carries out every step that needs the cluster."""
+
+    enabled: bool = False
+    resync: dt.timedelta = dt.timedelta(seconds=60)
+    """How often the agent reads the GitHub side again (merged pull requests, checks, intents the Action recorded)."""
+    full_resync: dt.timedelta = dt.timedelta(minutes=10)
+    """Every environment is reconciled at least this often, changed or not."""
+    debounce: dt.timedelta = dt.timedelta(seconds=2)
+    """A burst of cluster changes to one environment becomes one reconcile, this long after the last of them."""
+    listen: str = "0.0.0.0:8080"
+    """Where ``/healthz``, ``/readyz`` and ``/metrics`` are served (``host:port``)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; every field has a default except the two repositories."""
 
@@ -76,6 +102,8 @@ class Config:
     merge_method: str = "merge"
     merge_policy: MergePolicy = field(default_factory=MergePolicy)
     events: EventsConfig = field(default_factory=EventsConfig)
+    github_app: GitHubApp | None = None
+    agent: AgentConfig = field(default_factory=AgentConfig)
     base_dir: str = "."
 
     def resolve(self, path: str) -> Path:
@@ -84,7 +112,7 @@ class Config:
         return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
 
 
-_TOP_KEYS = ("platform", "apps", "catalogs", "github", "cluster", "render", "timeouts", "merge", "events")
+_TOP_KEYS = ("platform", "apps", "catalogs", "github", "cluster", "render", "timeouts", "merge", "events", "agent")
 _RENDER_KEYS = (
     "environmentsDir",
     "workspaceApi",
@@ -156,6 +184,40 @@ def _merge_policy(section: Node) -> MergePolicy:
     )
 
 
+def _github_app(node: Node) -> GitHubApp | None:
+    """``github.app``: all three keys, or none (then a token from the environment is used)."""
+    if not node.given:
+        return None
+    section = node.mapping(("id", "installationId", "privateKeyFile"))
+    app_id = section["id"].integer(minimum=1, what="the App's numeric id")
+    installation = section["installationId"].integer(minimum=1, what="the installation's numeric id")
+    key_file = section["privateKeyFile"].string(required="give the path of the App's private key (PEM)")
+    for key, value in (("id", app_id), ("installationId", installation)):
+        if value is None and not section[key].given:
+            section[key].problem("is missing: a GitHub App needs its id and its installation id")
+    if app_id is None or installation is None or key_file is None:
+        return None
+    return GitHubApp(app_id, installation, key_file)
+
+
+def _agent(node: Node) -> AgentConfig:
+    section = node.mapping(("enabled", "resync", "fullResync", "debounce", "listen"))
+    defaults = AgentConfig()
+    listen = section["listen"].string(defaults.listen, valid=_listen_address, what="host:port, such as 0.0.0.0:8080")
+    return AgentConfig(
+        enabled=section["enabled"].boolean(defaults.enabled),
+        resync=section["resync"].duration(defaults.resync),
+        full_resync=section["fullResync"].duration(defaults.full_resync),
+        debounce=section["debounce"].duration(defaults.debounce),
+        listen=listen,
+    )
+
+
+def _listen_address(text: str) -> bool:
+    host, colon, port = text.rpartition(":")
+    return bool(colon) and port.isascii() and port.isdigit() and 0 < int(port) < 65536 and "/" not in host
+
+
 def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
     """Parse ``envbot.yaml``; unknown keys and wrong types are refused, all at once."""
     try:
@@ -163,7 +225,7 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
     except yamldoc.YamlError as exc:
         raise UserError(f"{source}: {exc}") from None
     root = Node(document, source).mapping(_TOP_KEYS)
-    github = root["github"].mapping(("apiUrl", "commentAuthor"))
+    github = root["github"].mapping(("apiUrl", "commentAuthor", "app"))
     merge = root["merge"].mapping(("method", "requiredChecks", "settle", "native"))
     config = Config(
         platform=_repository(root["platform"]),
@@ -177,6 +239,8 @@ def parse_config(text: str, source: str, base_dir: str = ".") -> Config:
         merge_method=merge["method"].choice(("merge", "squash"), "merge"),
         merge_policy=_merge_policy(merge),
         events=read_events_config(root["events"]),
+        github_app=_github_app(github["app"]),
+        agent=_agent(root["agent"]),
         base_dir=base_dir,
     )
     root.problems.raise_if_any()
