@@ -109,7 +109,7 @@ def test_missing_config_is_one_line(tmp_path: Path, run: Run) -> None:
         (
             "platform: {repository: a/b, branch: main}\napps: {repository: c/d}\ncolour: red\n",
             [
-                "envbot.yaml: colour: unknown key (known: apps, catalogs, cluster, events, github, merge, platform, render, timeouts)",
+                "envbot.yaml: colour: unknown key (known: agent, apps, catalogs, cluster, events, github, merge, platform, render, timeouts)",
                 "envbot.yaml: platform.branch: unknown key (did you mean baseBranch?) (known: baseBranch, repository)",
             ],
         ),
