@@ -12,10 +12,11 @@ from pathlib import Path
 
 from bot import yamldoc
 from bot.clock import PassingTime, readable_time
+from bot.cluster.errors import ClusterForbiddenError, ClusterUnavailableError
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
 from bot.connect import check_before_writing
-from bot.environment.model import Environment, Origin, OriginKind
+from bot.environment.model import Environment, Origin
 from bot.errors import EnvironmentSpecError, UserError
 from bot.events.comments import Ignore, Reply, reply
 from bot.events.intents import Destroy, Intent, Provision, Reconcile, Request, Retry, RunCommand, SweepOrphans
@@ -24,14 +25,13 @@ from bot.events.provision import build_environment
 from bot.events.routing import authorize, needs_permission, public_read_problem, resolve_command, to_intent
 from bot.events.sweep import listings_needed, plan_sweep
 from bot.events.text import quote
-from bot.forge.errors import ForgeNotFoundError
 from bot.forge.model import Permission, marker_line
 from bot.forge.protocol import Forge
 from bot.reconcile.model import Decision, Phase
 from bot.reconcile.preflight import provision_refusal
 from bot.reconcile.runner import Pass, Reconciler, RepoView
-from bot.report.comment import comment_marker, commit_description, commit_state, status_comment, status_context
 from bot.report.github_actions import data_log, error_annotation, log_text, outputs_for, write_outputs, write_summary
+from bot.report.origin import report_on_origin
 from bot.report.status import StatusRow, status_row, summary_markdown
 
 Log = Callable[[str], None]
@@ -47,6 +47,10 @@ class Refusal:
 
     user: str
     reply: Reply
+
+
+def _asked(intent: Request) -> str:
+    return quote(intent.trigger) if intent.trigger else "This request"
 
 
 def refusal_marker(user: str) -> str:
@@ -100,7 +104,12 @@ class EventHandler:
         if isinstance(checked, Ignore):
             self.log(f"envbot: nothing to do: {checked.reason}")
             return 0
-        self._execute(checked)
+        try:
+            self._execute(checked)
+        except (ClusterUnavailableError, ClusterForbiddenError) as exc:
+            # A runner that cannot reach the API server: say so where the request was made, then fail the run.
+            self._reply(checked, reply("cluster-unreachable", what=_asked(checked), problem=quote(str(exc), 300)))
+            raise
         return self._finish()
 
     def _authorize(self, intent: Intent) -> Intent | Reply | Refusal:
@@ -225,13 +234,6 @@ class EventHandler:
         since = decision.since
         return decision.phase.settled and since is not None and self.reconciler.clock() - since <= SETTLED_REPORT_WINDOW
 
-    def _branch_head(self, branch: str) -> str | None:
-        """The head SHA of a branch of the source repository, or None when it is gone (one request)."""
-        try:
-            return self.source.commit_status(branch).sha
-        except ForgeNotFoundError:
-            return None
-
     # -- running and reporting ---------------------------------------------------------------------------------
 
     def _doing(self, verb: str) -> str:
@@ -247,19 +249,7 @@ class EventHandler:
     def _report_on_origin(
         self, decision: Decision, row: StatusRow, pr_number: int | None, origin: Origin | None
     ) -> None:
-        """The sticky comment on the origin pull request and the ``envbot/<env>`` status on its head."""
-        number = pr_number or (origin.pull_request if origin and origin.kind is OriginKind.PULL_REQUEST else None)
-        now = self.reconciler.clock()
-        sha: str | None = None
-        if number:
-            self.source.upsert_comment(number, comment_marker(decision.name), status_comment(row, now))
-            sha = self.source.get_pull_request(number).head_sha
-        elif origin is not None and origin.branch:
-            sha = self._branch_head(origin.branch)
-        if sha is not None:
-            self.source.set_status(
-                sha, status_context(decision.name), commit_state(decision.phase), commit_description(row)
-            )
+        report_on_origin(self.source, decision, row, self.reconciler.clock(), origin=origin, pr_number=pr_number)
 
     def _reply(self, intent: Request, reply: Reply) -> None:
         number = intent.pr_number

@@ -344,14 +344,35 @@ def render(env_file: Path, out_dir: Path, outputs_file: Path | None, workspace_a
 @click.option("--app-repo", required=True, help="Clone URL of the app GitOps repository.")
 @click.option("--revision", default="HEAD", show_default=True, help="Branch Argo CD follows.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True)
-def bootstrap(platform_repo: str, app_repo: str, revision: str, out_dir: Path) -> None:
-    """Render the one-time Argo CD ApplicationSets that turn environment folders into apps."""
-    from bot.render.bootstrap import BootstrapRepos, render_bootstrap
+@click.option("--agent", "with_agent", is_flag=True, help="Also write the agent's kustomize base to platform/agent/.")
+@click.option("--agent-image", metavar="IMAGE", help="The agent's image with a tag or digest (default: a placeholder).")
+@click.option("--agent-namespace", metavar="NAME", help="The agent's namespace (default: envbot).")
+def bootstrap(
+    platform_repo: str,
+    app_repo: str,
+    revision: str,
+    out_dir: Path,
+    with_agent: bool,
+    agent_image: str | None,
+    agent_namespace: str | None,
+) -> None:
+    """Render the one-time Argo CD ApplicationSets that turn environment folders into apps (and the agent's base)."""
+    from importlib.resources import files as package_files
 
+    from bot.render.bootstrap import BootstrapRepos, render_agent, render_bootstrap
+
+    if (agent_image or agent_namespace) and not with_agent:
+        raise UserError("--agent-image and --agent-namespace go with --agent")
     files = render_bootstrap(BootstrapRepos(platform_url=platform_repo, apps_url=app_repo, revision=revision))
+    if with_agent:
+        deploy = [entry for entry in (package_files("bot") / "deploy").iterdir() if entry.name.endswith(".yaml")]
+        sources = {entry.name: entry.read_text(encoding="utf-8") for entry in deploy}
+        files += render_agent(sources, image=agent_image, namespace=agent_namespace)
     _write_trees(out_dir, files)
     for rendered in files:
         click.echo(f"wrote {out_dir.as_posix()}/{rendered.repo.value}/{rendered.path}")
+    if with_agent and agent_image is None:
+        click.echo("the agent's image is a placeholder: set --agent-image, or images: in its kustomization.yaml")
 
 
 SCHEMA_NAMES = ("envbot", "catalog", "environment")
@@ -542,6 +563,26 @@ def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: 
     )
     if code:
         raise click.exceptions.Exit(code)
+
+
+@cli.command("agent")
+@CONFIG_OPTION
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per action: key=value text, or JSON objects for a log collector.",
+)
+def agent(config_file: Path, log_format: str) -> None:
+    """Run the in-cluster agent: watch the cluster, resync GitHub, reconcile at once (until SIGTERM)."""
+    from bot.action import open_source_forge
+    from bot.agent.start import build_agent, run_agent
+    from bot.config import load_config
+
+    config = load_config(config_file)
+    running = build_agent(config, _timebase(), click.echo, log_format=log_format, open_source=open_source_forge)
+    raise click.exceptions.Exit(run_agent(running, config.agent.listen))
 
 
 @cli.command("demo")

@@ -73,10 +73,8 @@ class GitHubApp:
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """``envbot agent``, the in-cluster half: with ``enabled``, the Action records intents and replies, and the agent
-    carries out every step that needs the cluster."""
+    """``envbot agent``, the in-cluster half: how often it resyncs, how it debounces, where it serves its probes."""
 
-    enabled: bool = False
     resync: dt.timedelta = dt.timedelta(seconds=60)
     """How often the agent reads the GitHub side again (merged pull requests, checks, intents the Action recorded)."""
     full_resync: dt.timedelta = dt.timedelta(minutes=10)
@@ -201,11 +199,10 @@ def _github_app(node: Node) -> GitHubApp | None:
 
 
 def _agent(node: Node) -> AgentConfig:
-    section = node.mapping(("enabled", "resync", "fullResync", "debounce", "listen"))
+    section = node.mapping(("resync", "fullResync", "debounce", "listen"))
     defaults = AgentConfig()
     listen = section["listen"].string(defaults.listen, valid=_listen_address, what="host:port, such as 0.0.0.0:8080")
     return AgentConfig(
-        enabled=section["enabled"].boolean(defaults.enabled),
         resync=section["resync"].duration(defaults.resync),
         full_resync=section["fullResync"].duration(defaults.full_resync),
         debounce=section["debounce"].duration(defaults.debounce),

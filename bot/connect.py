@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.catalog.model import CatalogSet
 from bot.catalog_files import load_catalogs
-from bot.clock import WALL_CLOCK, Timebase
+from bot.clock import WALL_CLOCK, Clock, Timebase
 from bot.cluster.protocol import Cluster
-from bot.config import ClusterType, Config, RepositoryConfig
+from bot.config import ClusterType, Config, GitHubApp, RepositoryConfig
 from bot.errors import UserError
 from bot.forge.model import MergeMethod
 from bot.forge.protocol import Forge
 from bot.reconcile.runner import Reconciler
 from bot.reconcile.verdicts import VerdictPolicy
 from bot.report.pull_requests import WORDING
+
+if TYPE_CHECKING:
+    from bot.forge.github_app import InstallationTokens
 
 TOKEN_VARIABLES = ("ENVBOT_GITOPS_TOKEN", "GITHUB_TOKEN")
 T = TypeVar("T")
@@ -32,14 +36,18 @@ def github_token() -> str:
     raise UserError(f"a GitHub repository is configured but none of {', '.join(TOKEN_VARIABLES)} is set")
 
 
-def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
+def open_forge(config: Config, repository: RepositoryConfig, timebase: Timebase = WALL_CLOCK) -> Forge:
+    """The forge of one repository: on GitHub as the App of ``github.app`` when one is configured (its installation
+    tokens, timed by ``timebase``'s clock, shared by every forge opened on it), else with a token from the
+    environment; a local repository otherwise."""
     if repository.is_github:
         from bot.forge.github import GitHubForge
 
         cache = os.environ.get("ENVBOT_CACHE_DIR", "").strip()
+        app = config.github_app
         return GitHubForge(
             repository.repository,
-            github_token(),
+            github_token() if app is None else _app_tokens(config, app, timebase.clock),
             base_url=config.github_api_url,
             blob_cache=Path(cache) / "blobs" if cache else None,
         )
@@ -55,6 +63,28 @@ def open_forge(config: Config, repository: RepositoryConfig) -> Forge:
         return LocalForge(location)
     except ForgeNotFoundError as exc:
         raise UserError(str(exc)) from None
+
+
+def _app_tokens(config: Config, app: GitHubApp, clock: Clock) -> InstallationTokens:
+    """The installation tokens of ``app``, read from its key file once per process, API URL and clock."""
+    return _installation_tokens(config.github_api_url, app, config.resolve(app.private_key_file), clock)
+
+
+@functools.lru_cache(maxsize=8)
+def _installation_tokens(api_url: str, app: GitHubApp, key_file: Path, clock: Clock) -> InstallationTokens:
+    from bot.forge.github_app import InstallationTokens, load_private_key
+
+    where = f"github.app.privateKeyFile {key_file}"
+    try:
+        pem = key_file.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{where}: not found (mount the GitHub App's private key there)") from None
+    except IsADirectoryError:
+        raise UserError(f"{where}: is a folder, not the GitHub App's private key file") from None
+    except OSError as exc:
+        raise UserError(f"{where}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    key = load_private_key(pem, where)
+    return InstallationTokens(app.app_id, app.installation_id, key, base_url=api_url, clock=clock)
 
 
 def open_cluster(
@@ -105,8 +135,8 @@ def build_reconciler(config: Config, timebase: Timebase = WALL_CLOCK, *, preflig
 
     problems: list[str] = []
     catalogs = _attempt(lambda: load_catalogs(config.resolve(config.catalogs)), problems)
-    platform = _attempt(lambda: open_forge(config, config.platform), problems)
-    apps = _attempt(lambda: open_forge(config, config.apps), problems)
+    platform = _attempt(lambda: open_forge(config, config.platform, timebase), problems)
+    apps = _attempt(lambda: open_forge(config, config.apps, timebase), problems)
     if catalogs is None or platform is None or apps is None:
         for role, repository, forge in (("platform", config.platform, platform), ("apps", config.apps, apps)):
             if preflight and forge is not None:

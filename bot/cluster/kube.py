@@ -1,10 +1,12 @@
-"""``KubeCluster``: the Cluster protocol on the official kubernetes client (imported lazily)."""
+"""``KubeCluster``: the Cluster and WatchableCluster protocols on the official kubernetes client (imported lazily)."""
 
 from __future__ import annotations
 
 import collections
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -12,6 +14,7 @@ from typing import Any, Self
 
 import yaml
 
+from bot.clock import Sleep
 from bot.cluster.errors import (
     ClusterConfigError,
     ClusterForbiddenError,
@@ -19,8 +22,26 @@ from bot.cluster.errors import (
     ClusterUnavailableError,
     KindNotServedError,
 )
-from bot.cluster.model import ENVIRONMENT_LABEL, Kind, ObservedObject, observe_raw
+from bot.cluster.model import (
+    APPLICATION,
+    ENVIRONMENT_LABEL,
+    NAMESPACED_WORKSPACE,
+    WORKSPACE_KINDS,
+    Kind,
+    ObservedObject,
+    observe_raw,
+)
 from bot.cluster.selectors import parse_selector
+from bot.cluster.watch import (
+    DEFAULT_BACKOFF,
+    WATCH_TIMEOUT,
+    Backoff,
+    OnChange,
+    OnReady,
+    OnRestart,
+    WatchTarget,
+    watch_kinds,
+)
 from bot.errors import EnvbotError
 
 DEFAULT_PAGE_SIZE = 500
@@ -90,7 +111,8 @@ class KubeCluster:
         self.page_size = page_size
         self.request_timeout = request_timeout
         self.api_calls: collections.Counter[str] = collections.Counter()
-        """Calls made so far, keyed like ``"list workspaces.tf.upbound.io"``."""
+        """Calls made so far, keyed like ``"list workspaces.tf.upbound.io"`` (and ``"watch ..."``)."""
+        self._count_lock = threading.Lock()  # the watch threads count too
 
     @classmethod
     def from_kubeconfig(
@@ -165,6 +187,61 @@ class KubeCluster:
     def list(
         self, kind: Kind, selector: str = ENVIRONMENT_LABEL, namespace: str | None = None
     ) -> tuple[ObservedObject, ...]:
+        return self._snapshot(kind, selector, namespace)[0]
+
+    # -- the WatchableCluster protocol ---------------------------------------------------------------------
+
+    def watch_environments(
+        self,
+        on_change: OnChange,
+        stop: threading.Event,
+        *,
+        on_ready: OnReady | None = None,
+        on_restart: OnRestart | None = None,
+        sleep: Sleep | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        clock: Callable[[], float] = time.monotonic,
+        application_namespace: str | None = None,
+        watch_timeout: int = WATCH_TIMEOUT,
+    ) -> None:
+        """Report each environment whose Workspaces or Applications change, until ``stop`` is set.
+
+        One thread per kind (both Workspace kinds, the namespaced one only where served, and Applications in
+        ``application_namespace`` or all namespaces) lists with the ``envbot.io/environment`` selector, reports
+        every environment listed (and every one gone since the previous list), then watches from the list's
+        resourceVersion with bookmarks and a ``watch_timeout``-second server timeout, resuming from the last
+        resourceVersion seen. A 410 Gone lists again; other failures start again after a ``backoff`` pause
+        (``sleep``; by default a wait that ``stop`` ends), at its maximum for a permanent one (403). Callbacks
+        run on the watch threads: ``on_change(environment)``, ``on_ready(kind)`` after a kind's first list,
+        ``on_restart(kind, reason)`` with a ``RestartReason``. ``clock`` (monotonic seconds) tells a stream that
+        ran its term from one cut short.
+        """
+        targets = [WatchTarget(kind, optional=kind == NAMESPACED_WORKSPACE) for kind in WORKSPACE_KINDS]
+        targets.append(WatchTarget(APPLICATION, application_namespace))
+        watch_kinds(
+            self,
+            targets,
+            on_change,
+            stop,
+            on_ready=on_ready,
+            on_restart=on_restart,
+            sleep=sleep,
+            backoff=backoff,
+            clock=clock,
+            timeout=watch_timeout,
+        )
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    @property
+    def connect_timeout(self) -> float:
+        timeout = self.request_timeout
+        return timeout[0] if isinstance(timeout, tuple) else timeout
+
+    def _snapshot(
+        self, kind: Kind, selector: str, namespace: str | None
+    ) -> tuple[tuple[ObservedObject, ...], str | None]:
+        """Every matching object and the list's resourceVersion (to watch from)."""
         parse_selector(selector)  # a malformed selector is our mistake, not the API's: fail before calling
         if namespace and not kind.namespaced:
             raise ValueError(f"{kind.resource} is cluster-scoped: list() takes no namespace")
@@ -181,11 +258,12 @@ class KubeCluster:
                 "paged through (410 Expired twice); try again, or raise the page size"
             ) from None
 
-    # -- internals -----------------------------------------------------------------------------------------
-
-    def _list_pages(self, kind: Kind, selector: str, namespace: str | None, what: str) -> tuple[ObservedObject, ...]:
+    def _list_pages(
+        self, kind: Kind, selector: str, namespace: str | None, what: str
+    ) -> tuple[tuple[ObservedObject, ...], str | None]:
         items: list[ObservedObject] = []
         token: str | None = None
+        version: str | None = None
         while True:
 
             def call(token: str | None = token) -> Any:
@@ -208,9 +286,25 @@ class KubeCluster:
                 raise ClusterUnavailableError(f"Kubernetes API at {self.host}: {what}: 'items' is not a list")
             items.extend(observe_raw(item, kind) for item in raw_items if isinstance(item, Mapping))
             meta = page.get("metadata")
-            token = meta.get("continue") if isinstance(meta, Mapping) else None
+            meta = meta if isinstance(meta, Mapping) else {}
+            if version is None and isinstance(meta.get("resourceVersion"), str):
+                version = meta["resourceVersion"]  # every page of one list is of the same snapshot
+            token = meta.get("continue")
             if not token:
-                return tuple(items)
+                return tuple(items), version
+
+    def _watch_request(self, kind: Kind, namespace: str | None) -> tuple[Callable[..., Any], tuple[str, ...], str]:
+        """The API method ``kubernetes.watch.Watch.stream`` calls, its arguments, and the words for errors."""
+        self._count("watch", kind)
+        what = f"watch {kind.resource} {_scope(kind, namespace)} with selector {ENVIRONMENT_LABEL!r}"
+        if namespace:
+            args = (kind.group, kind.version, namespace, kind.plural)
+            return self._api.list_namespaced_custom_object, args, what
+        return self._api.list_cluster_custom_object, (kind.group, kind.version, kind.plural), what
+
+    def _count(self, verb: str, kind: Kind) -> None:
+        with self._count_lock:
+            self.api_calls[f"{verb} {kind.resource}"] += 1
 
     def _call(
         self,
@@ -223,9 +317,9 @@ class KubeCluster:
         paging: bool = False,
     ) -> Any:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, TimeoutError
+        from urllib3.exceptions import HTTPError
 
-        self.api_calls[f"{verb} {kind.resource}"] += 1
+        self._count(verb, kind)
         try:
             result = call()
         except ApiException as exc:
@@ -233,12 +327,7 @@ class KubeCluster:
                 raise _ContinueExpiredError from None
             raise self._api_error(exc.status or 0, exc.reason, exc.body, verb, kind, namespace, what) from None
         except (HTTPError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
-            if isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError):
-                detail = f"no answer within {self.request_timeout}s"
-            else:
-                detail = f"cannot connect ({type(reason).__name__}: {reason})"
-            raise ClusterUnavailableError(f"Kubernetes API at {self.host}: could not {what}: {detail}") from None
+            raise self._connection_error(exc, what) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             result = None  # e.g. a proxy's error page in front of the API server
         if not isinstance(result, Mapping):
@@ -246,6 +335,17 @@ class KubeCluster:
                 f"Kubernetes API at {self.host}: could not {what}: the answer is not a JSON object"
             )
         return result
+
+    def _connection_error(self, exc: Exception, what: str, timeout: object = None) -> ClusterUnavailableError:
+        """A refused, failed or timed-out connection (urllib3's ``HTTPError`` or an ``OSError``), in words."""
+        from urllib3.exceptions import MaxRetryError, NewConnectionError, TimeoutError
+
+        reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+        if isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError):
+            detail = f"no answer within {self.request_timeout if timeout is None else timeout}s"
+        else:
+            detail = f"cannot connect ({type(reason).__name__}: {reason})"
+        return ClusterUnavailableError(f"Kubernetes API at {self.host}: could not {what}: {detail}")
 
     def _api_error(
         self,

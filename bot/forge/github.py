@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -55,6 +55,9 @@ from bot.forge.model import (
 from bot.forge.retry import BoundedRetry, RetryBudgetExceededError, RetryPolicy
 from bot.names import is_repository
 
+if TYPE_CHECKING:
+    from bot.forge.github_app import InstallationTokens
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -76,16 +79,41 @@ mutation DisableAutoMerge($id: ID!) {
 """
 
 
-class _CountingToken(Auth.Token):
-    """A token auth that counts the requests it signs (PyGithub signs each request exactly once)."""
+class _CountingToken(Auth.Auth):
+    """A token auth that counts the requests it signs (PyGithub signs each request exactly once): a fixed token, or
+    a GitHub App's installation token, asked of its source for every request (it renews the token before expiry)."""
 
-    def __init__(self, token: str, forge: GitHubForge) -> None:
-        super().__init__(token)
+    def __init__(self, token: str | InstallationTokens, forge: GitHubForge) -> None:
+        self._source = token
         self._forge = forge
+        self.last: str | None = None
+        """The token the latest request was signed with."""
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self._source if isinstance(self._source, str) else self._source.token()
 
     def authentication(self, headers: dict[str, str]) -> None:
+        self.last = self.token  # first: a token that cannot be minted sends no request, so counts none
+        headers["Authorization"] = f"{self.token_type} {self.last}"
         self._forge._count()
-        super().authentication(headers)
+
+    @property
+    def _masked_token(self) -> str:
+        return "token (removed)"
+
+    def refused(self) -> bool:
+        """GitHub answered 401 to the latest request: whether a new installation token is minted for the next one."""
+        return not isinstance(self._source, str) and self.last is not None and self._source.refused(self.last)
+
+    def redact(self, text: str) -> str:
+        if isinstance(self._source, str):
+            return text.replace(self._source, "***")
+        return self._source.redact(text)
 
 
 @dataclass(frozen=True)
@@ -103,7 +131,10 @@ class GitHubForge:
     REST calls (``request_count`` counts every attempt, retries included). Opening a pull request for any
     number of files costs 8 requests: 2 branch reads, tree, commit, ref, pull list, pull create, labels.
 
-    The token is held only by PyGithub's auth object: it is never logged and never part of an error message.
+    ``token`` is a fixed token or a GitHub App's ``InstallationTokens`` (``bot.forge.github_app``), asked for the
+    token on each request so that it is renewed before it expires; a 401 to an installation token has the next
+    request mint another (once). The token is held only by PyGithub's auth object: it is never logged and never
+    part of an error message.
     ``seconds_between_writes`` spaces mutating requests as GitHub asks of integrations (None: no spacing).
     ``blob_cache`` is a folder of file contents by git blob SHA kept between runs; it is not trusted: a file is
     used only when it hashes to its name, and written atomically.
@@ -114,7 +145,7 @@ class GitHubForge:
     def __init__(
         self,
         repository: str,
-        token: str,
+        token: str | InstallationTokens,
         *,
         base_url: str = DEFAULT_BASE_URL,
         retry: RetryPolicy | None = None,
@@ -132,10 +163,10 @@ class GitHubForge:
         self.repository = repository
         self.owner = owner
         self.base_url = base_url.rstrip("/")
-        self._token = token
         self._requests = 0
+        self._auth = _CountingToken(token, self)
         self._gh = Github(
-            auth=_CountingToken(token, self),
+            auth=self._auth,
             base_url=self.base_url,
             timeout=timeout,
             user_agent=user_agent,
@@ -167,6 +198,12 @@ class GitHubForge:
     def request_count(self) -> int:
         """HTTP requests sent so far, retries included (for benchmarks and request budgets)."""
         return self._requests
+
+    @property
+    def rate_limit_remaining(self) -> int | None:
+        """Requests left in the current rate-limit window, as GitHub's last answer said; None before any answer."""
+        remaining, _ = self._gh.requester.rate_limiting
+        return remaining if remaining >= 0 else None
 
     def _count(self) -> None:
         self._requests += 1
@@ -803,12 +840,14 @@ class GitHubForge:
             return ForgeUnavailableError(text)
         if status == 404:
             return ForgeNotFoundError(text)
+        if status == 401 and self._auth.refused():
+            return ForgeUnavailableError(text + " (the installation token was refused; the next request mints another)")
         if status == 401:
             return ForgeRejectedError(text + " (check the token)")
         return ForgeRejectedError(text)
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return self._auth.redact(text)
 
 
 def _is_rate_limit(exc: GithubException) -> bool:

@@ -142,6 +142,11 @@ class Pass:
     def moved_on(self) -> bool:
         return bool(self.withdrawn) or any(o.progress.moved_on for o in self.outcomes)
 
+    @property
+    def settles_at(self) -> dt.datetime | None:
+        """When only settle times hold the round's pull requests: when the first of them ends; else None."""
+        return _settle_end(self)
+
 
 @dataclass
 class Reconciler:
@@ -343,6 +348,7 @@ class Reconciler:
         *,
         snapshot: ObservedSnapshot | None = None,
         view: RepoView | None = None,
+        wait_out_settle: bool = True,
     ) -> list[Pass]:
         """Reconcile many environments from ONE cluster snapshot and ONE listing of each repository.
 
@@ -357,7 +363,7 @@ class Reconciler:
             observation = self.observe(name, snapshot=snapshot, view=view)
             decision = decide(observation, self.settings, self.policy)
             if decision.proposals:
-                passes.append(self.run(name))
+                passes.append(self.run(name, wait_out_settle=wait_out_settle))
             else:
                 passes.append(Pass(decision, origin=_origin(observation, None)))
         return passes
@@ -371,8 +377,13 @@ class Reconciler:
         timeout: dt.timedelta | None = None,
         poll_interval: float = 5.0,
         on_pass: ProgressHook | None = None,
+        wait_out_settle: bool = True,
     ) -> Pass:
-        """Reconcile until nothing moves any more; with ``wait``, until Ready, Failed or Deleted (or timeout)."""
+        """Reconcile until nothing moves any more; with ``wait``, until Ready, Failed or Deleted (or timeout).
+
+        ``wait_out_settle`` False: a round held only by settle times returns (``Pass.settles_at`` says when to come
+        back) instead of sleeping; the agent schedules that itself.
+        """
         deadline = self.clock() + timeout if timeout is not None else None
         actions = 0
         latest: dict[tuple[str, str], Outcome] = {}
@@ -392,8 +403,8 @@ class Reconciler:
                 raise UserError(f"environment {name}: more than {MAX_ACTIONS_PER_RUN} merges in one run; stopping")
             if current.moved_on:
                 continue
-            settling = _settle_end(current)
-            if not wait and settling is not None and settling > self.clock():
+            settling = current.settles_at
+            if not wait and wait_out_settle and settling is not None and settling > self.clock():
                 # Only a settle time (at most merge.settle) holds the round's pull requests: a run without --wait
                 # waits it out rather than leave the merge to the next scheduled run, possibly an hour away.
                 self.sleep((settling - self.clock()).total_seconds())

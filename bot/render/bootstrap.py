@@ -1,4 +1,4 @@
-"""The one-time bootstrap: Argo CD ApplicationSets that turn every environment folder into Argo CD apps."""
+"""The one-time bootstrap: Argo CD ApplicationSets that turn environment folders into apps, and the agent's base."""
 
 # Removing a generated app must never remove what it manages: Argo CD deletes generated apps in bulk when a set is
 # deleted or its generator briefly sees no folders. So the sets preserve resources on deletion, and the template
@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot import yamldoc
 from bot.environment.model import ENVIRONMENT_LABEL
+from bot.errors import UserError
+from bot.names import label_problem
 from bot.render.manifests import MANAGED_BY, MANAGED_BY_LABEL
 from bot.render.renderer import RenderedFile, Repo
 from bot.render.settings import RenderSettings
@@ -134,3 +138,50 @@ def render_bootstrap(repos: BootstrapRepos, settings: RenderSettings | None = No
         RenderedFile(Repo.APPS, f"{BOOTSTRAP_DIR}/envbot-applications.yaml", yamldoc.dump_document(applications), None),
         RenderedFile(Repo.APPS, f"{BOOTSTRAP_DIR}/envbot-manifests.yaml", yamldoc.dump_document(manifests), None),
     )
+
+
+AGENT_DIR = "agent"
+"""Where the agent's kustomize base goes in the platform repository's tree (the management cluster's repository)."""
+KUSTOMIZATION = "kustomization.yaml"
+_IMAGE = re.compile(
+    r"(?P<name>(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+"""An image reference as Docker's reference grammar has it: ``[registry[:port]/]path[:tag][@sha256:digest]``."""
+
+
+def _image_entry(name: str, image: str) -> dict[str, str]:
+    """The kustomization ``images:`` entry that sets image ``name`` to ``image``, which names its tag or digest."""
+    match = _IMAGE.fullmatch(image)
+    if match is None or not (match["tag"] or match["digest"]):
+        raise UserError(
+            f"agent image {image!r} is not an image reference with a tag or digest, such as ghcr.io/acme/envbot:0.1.0"
+        )
+    entry = {"name": name, "newName": match["name"]}
+    if match["tag"]:
+        entry["newTag"] = match["tag"]
+    if match["digest"]:
+        entry["digest"] = match["digest"]
+    return entry
+
+
+def render_agent(
+    sources: Mapping[str, str], *, image: str | None = None, namespace: str | None = None
+) -> tuple[RenderedFile, ...]:
+    """The agent's kustomize base from ``sources`` (the files of ``bot/deploy/``, name → text) for the platform tree's
+    ``agent/``: each listed resource as it ships, the kustomization with ``image`` and ``namespace`` when given."""
+    kustomization = yamldoc.load_one(sources[KUSTOMIZATION])
+    (placeholder,) = kustomization["images"]
+    if namespace is not None:
+        problem = label_problem(namespace)
+        if problem is not None:
+            raise UserError(f"agent namespace: {problem}")
+        kustomization["namespace"] = namespace
+    if image is not None:
+        kustomization["images"] = [_image_entry(placeholder["name"], image)]
+    resources = [
+        RenderedFile(Repo.PLATFORM, f"{AGENT_DIR}/{name}", sources[name], None) for name in kustomization["resources"]
+    ]
+    text = yamldoc.dump_document(kustomization)
+    return (RenderedFile(Repo.PLATFORM, f"{AGENT_DIR}/{KUSTOMIZATION}", text, None), *resources)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import re
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import kmock
 import yaml
@@ -269,15 +270,49 @@ class Fault:
     on_continue_only: bool = False
 
 
+WatchAnswer: TypeAlias = "tuple[Mapping[str, Any], ...] | Fault | Callable[[], WatchAnswer]"
+"""A scripted answer to one watch request: events the server sends before it closes the stream, an HTTP error,
+or a function (run on the emulator's loop when the request arrives) that returns one."""
+
+
 def _resource(kind: Kind) -> kmock.resource:
     return kmock.resource(kind.group, kind.version, kind.plural)
+
+
+def _kubernetes_error(fault: Fault) -> kmock.KubernetesError:
+    return kmock.KubernetesError(status=fault.status, reason=fault.reason, message=fault.message, details={})
+
+
+def watch_event(type_: str, raw: Mapping[str, Any], resource_version: str | None = None) -> dict[str, Any]:
+    """One line of a watch stream; ``resource_version`` stamps the object (``kubectl get -w`` shows one on each)."""
+    obj = dict(raw, metadata=dict(raw["metadata"]))
+    if resource_version is not None:
+        obj["metadata"]["resourceVersion"] = resource_version
+    return {"type": type_, "object": obj}
+
+
+def bookmark(kind: Kind, resource_version: str) -> dict[str, Any]:
+    """A BOOKMARK event: an object of the kind that carries nothing but the resourceVersion."""
+    meta = {"resourceVersion": resource_version}
+    return {"type": "BOOKMARK", "object": {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta}}
+
+
+def expired(message: str = "too old resource version: 4711 (4790)") -> dict[str, Any]:
+    """The ERROR event the API server sends when a watch's resourceVersion has been compacted away."""
+    status = {"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": 410, "reason": "Expired"}
+    return {"type": "ERROR", "object": dict(status, message=message, metadata={})}
 
 
 class Emulator:
     """kmock's KubernetesEmulator served on 127.0.0.1 by an event loop in a background thread.
 
     kmock ignores ``labelSelector``, ``limit`` and ``continue``, so each served kind gets a list reaction that
-    filters by label and pages like the API server; it also plays back injected :class:`Fault`s.
+    filters by label and pages like the API server; it also plays back injected :class:`Fault`s. Watches play
+    back scripted :data:`WatchAnswer`s, then stream live: the changes made through the API (:meth:`create`,
+    :meth:`patch`, :meth:`delete`), and, only for a watch without a resourceVersion, every object first. Like
+    kmock's own stream (and unlike the API server) the live one ignores ``labelSelector`` and ``timeoutSeconds``
+    and never sends bookmarks or 410s; unlike kmock's, it subscribes before it counts as watching, so a change
+    made after :meth:`wait_watching` is never lost.
     """
 
     def __init__(self) -> None:
@@ -286,6 +321,10 @@ class Emulator:
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
         self.faults: dict[str, list[Fault]] = {}
+        self.watch_scripts: dict[str, list[WatchAnswer]] = {}
+        self._watching: collections.Counter[str] = collections.Counter()
+        self._watching_changed = threading.Condition()
+        self._api: Any = None
         self._thread = threading.Thread(target=self._run, name="kmock-emulator", daemon=True)
         self._thread.start()
         if not self._started.wait(10) or self._error is not None:
@@ -312,6 +351,8 @@ class Emulator:
             await self._stop.wait()
 
     def close(self) -> None:
+        if self._api is not None:
+            self._api.api_client.close()
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
@@ -324,16 +365,65 @@ class Emulator:
             kind=kind.kind, singular=kind.kind.lower(), namespaced=kind.namespaced, verbs={"get", "list", "watch"}
         )
         self.handler[kmock.action.LIST, _resource(kind)] << self._lister(kind)
+        self.handler[kmock.action.WATCH, _resource(kind)] << self._watcher(kind)
 
     def add(self, *objects: Mapping[str, Any]) -> None:
+        """Store objects directly (no watch hears of it): the state before the client under test looks."""
         for raw in objects:
-            group = str(raw["apiVersion"]).rpartition("/")[0]
-            kind = next(k for k in (WORKSPACE, NAMESPACED_WORKSPACE, APPLICATION) if k.group == group)
+            kind = self._kind_of(raw)
             meta = raw["metadata"]
             self.handler.objects[_resource(kind), meta.get("namespace"), meta["name"]] = dict(raw)
 
     def fail(self, kind: Kind, fault: Fault) -> None:
         self.faults.setdefault(kind.resource, []).append(fault)
+
+    def script_watch(self, kind: Kind, *answers: WatchAnswer) -> None:
+        """Answer the kind's next watch requests so, in order; later ones stream live."""
+        self.watch_scripts.setdefault(kind.resource, []).extend(answers)
+
+    # -- changes through the API, which live watches see -----------------------------------------------------
+
+    def api(self) -> Any:
+        """A ``CustomObjectsApi`` of the official client on the emulator (not the client under test)."""
+        if self._api is None:
+            from kubernetes import client
+
+            self._api = client.CustomObjectsApi(client.ApiClient(client.Configuration(host=self.url)))
+        return self._api
+
+    def create(self, raw: Mapping[str, Any]) -> None:
+        kind, namespace = self._kind_of(raw), raw["metadata"].get("namespace")
+        if namespace:
+            self.api().create_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, dict(raw))
+        else:
+            self.api().create_cluster_custom_object(kind.group, kind.version, kind.plural, dict(raw))
+
+    def patch(self, kind: Kind, name: str, patch: Mapping[str, Any], namespace: str | None = None) -> None:
+        if namespace:
+            self.api().patch_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name, patch)
+        else:
+            self.api().patch_cluster_custom_object(kind.group, kind.version, kind.plural, name, patch)
+
+    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> None:
+        if namespace:
+            self.api().delete_namespaced_custom_object(kind.group, kind.version, namespace, kind.plural, name)
+        else:
+            self.api().delete_cluster_custom_object(kind.group, kind.version, kind.plural, name)
+
+    def remove(self, kind: Kind, name: str, namespace: str | None = None) -> None:
+        """Take an object away without telling any watch (as if its events were compacted away)."""
+        del self.handler.objects[_resource(kind), namespace, name]
+
+    def wait_watching(self, kind: Kind, count: int = 1, timeout: float = 10.0) -> None:
+        """Block until ``count`` live watches of the kind have subscribed so far (``timeout``: a guard against hangs)."""
+        with self._watching_changed:
+            if not self._watching_changed.wait_for(lambda: self._watching[kind.resource] >= count, timeout):
+                raise AssertionError(f"{count} live watch(es) of {kind.resource} expected, {self._watching}")
+
+    @staticmethod
+    def _kind_of(raw: Mapping[str, Any]) -> Kind:
+        group = str(raw["apiVersion"]).rpartition("/")[0]
+        return next(k for k in (WORKSPACE, NAMESPACED_WORKSPACE, APPLICATION) if k.group == group)
 
     # -- observation ---------------------------------------------------------------------------------------
 
@@ -381,6 +471,45 @@ class Emulator:
             return {"apiVersion": kind.api_version, "kind": f"{kind.kind}List", "metadata": meta, "items": page}
 
         return answer
+
+    # -- the watch reaction --------------------------------------------------------------------------------
+
+    def _watcher(self, kind: Kind) -> Any:
+        def answer(request: kmock.Request) -> Any:
+            script = self.watch_scripts.get(kind.resource)
+            if not script:
+                return self._live(kind, request)
+            step = script.pop(0)
+            while callable(step):
+                step = step()
+            if isinstance(step, Fault):
+                return _kubernetes_error(step)
+            return (b"", *step)  # the headers, the events, then the server closes the stream
+
+        return answer
+
+    async def _live(self, kind: Kind, request: kmock.Request) -> AsyncIterator[Any]:
+        assert request.resource is not None
+        bus = self.handler._buses[request.resource]  # kmock's event bus of the resource (no public accessor)
+        marker = await bus.mark()
+        try:
+            yield b""  # the headers: the stream is open
+            if not request.params.get("resourceVersion"):
+                existing = [
+                    obj.raw
+                    for (res, ns, _), obj in list(self.handler.objects.items())
+                    if res == request.resource and not obj.deleted and request.namespace in (None, ns)
+                ]
+                for raw in existing:
+                    yield {"type": "ADDED", "object": raw}
+            with self._watching_changed:
+                self._watching[kind.resource] += 1
+                self._watching_changed.notify_all()
+            async for event in bus.stream(since=marker):
+                if request.namespace in (None, event["object"]["metadata"].get("namespace")):
+                    yield event
+        finally:
+            await bus.unmark(marker)
 
 
 def write_kubeconfig(path: Path, server: str, context: str = "envbot-test") -> Path:

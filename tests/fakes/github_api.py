@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import jwt
 import responses
 import yaml
 from jsonschema import Draft4Validator
@@ -59,6 +60,11 @@ PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 """A completed check run with one of these conclusions has passed (GitHub's rule for required checks)."""
 MERGEABLE_STATES = frozenset({"clean", "unstable", "has_hooks"})
 """The ``mergeable_state`` values in which GitHub lets a pull request merge (and auto-merge carries it out)."""
+MINT_OPERATION = "apps/create-installation-access-token"
+"""The one operation a GitHub App authenticates with its JWT; every other takes an installation token."""
+_UNDECODABLE_JWT = "A JSON web token could not be decoded"
+_BAD_CREDENTIALS = "Bad credentials"
+_AUTH_DOCS = "https://docs.github.com/rest"
 
 
 class SpecViolationError(AssertionError):
@@ -469,6 +475,25 @@ class ReplyError(Exception):
 
 
 @dataclass
+class FakeApp:
+    """A GitHub App installed on the fake's repository: with ``FakeGitHub.app`` set, ``POST /app/installations/
+    {installation_id}/access_tokens`` mints installation tokens for a JWT the App's key signed (checked with
+    ``public_key``, its ``iss`` and its ``iat``/``exp`` against the fake's clock), and every other request is answered
+    401 "Bad credentials" unless it carries one of them that has not expired."""
+
+    app_id: int
+    installation_id: int
+    public_key: Any = field(repr=False)
+    """The App's RSA public key (a ``cryptography`` key object), which GitHub keeps to verify the App's JWTs."""
+    token_life: dt.timedelta = dt.timedelta(hours=1)
+    tokens: dict[str, dt.datetime] = field(default_factory=dict, repr=False)
+    """Every installation token minted, and when it expires; a test deletes one to revoke it."""
+    assertions: list[str] = field(default_factory=list, repr=False)
+    """Every JWT presented to the token endpoint (for tests that look for them where they must never be)."""
+    _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+
+
+@dataclass
 class Call:
     """One request the fake handled, and its answer."""
 
@@ -491,7 +516,8 @@ class FakeGitHub:
     ``upstream_api()`` (GitHub's OpenAPI file) in the conformance tier. ``graphql`` is the schema every GraphQL query
     is validated against; left None it follows ``api``: the project's own SDL, or GitHub's published schema when
     ``api`` is GitHub's description. ``clock`` is GitHub's time, which stamps comments, commits and check runs (a
-    test hands in its own clock to move it).
+    test hands in its own clock to move it). ``app`` puts the fake in App mode (``FakeApp``): requests need an
+    installation token of that App; without it any token is accepted and no installation token can be minted.
 
     Pull requests follow GitHub's merge rules: ``mergeable_state`` is computed from the head's statuses and check
     runs, the rulesets (``add_ruleset``) and classic protection (``protect``) of the base, and approvals
@@ -531,6 +557,7 @@ class FakeGitHub:
     api: RestApi = field(default_factory=own_api, repr=False, compare=False)
     graphql: GraphQLApi | None = field(default=None, repr=False, compare=False)
     clock: Callable[[], dt.datetime] = field(default=lambda: FAKE_NOW, repr=False, compare=False)
+    app: FakeApp | None = None
 
     def __post_init__(self) -> None:
         self.prefix = urlsplit(self.base_url).path.rstrip("/")
@@ -758,7 +785,10 @@ class FakeGitHub:
             raise SpecViolationError(message)
         call = Call(method, path, op.operation_id, query, body)
         self.calls.append(call)
-        if f"{params.get('owner')}/{params.get('repo')}" != self.repository:
+        refusal = self._authentication_refusal(op.operation_id, request.headers.get("Authorization") or "")
+        if refusal is not None:
+            call.status, call.reply = 401, {"message": refusal, "documentation_url": _AUTH_DOCS}
+        elif "owner" in params and f"{params['owner']}/{params.get('repo')}" != self.repository:
             call.status, call.reply = 404, {"message": "Not Found"}
         else:
             self.run_auto_merge()  # GitHub merges in the background: a test may have changed the state directly
@@ -784,6 +814,11 @@ class FakeGitHub:
             if "application/json" not in (request.headers.get("Content-Type") or ""):
                 raise GraphQLRequestError("a GraphQL request needs Content-Type: application/json")
             body = json.loads(raw) if raw not in (None, b"", "") else None
+            refusal = self._authentication_refusal(GRAPHQL_OPERATION, request.headers.get("Authorization") or "")
+            if refusal is not None:
+                reply = {"message": refusal, "documentation_url": _AUTH_DOCS}
+                self.calls.append(Call("POST", self.graphql_path, GRAPHQL_OPERATION, {}, body, 401, reply))
+                return 401, {}, json.dumps(reply)
             self.run_auto_merge()
             fields, answer = run_graphql(self.graphql, body, root)
         except (GraphQLRequestError, json.JSONDecodeError) as exc:
@@ -794,6 +829,61 @@ class FakeGitHub:
         self.calls.append(call)
         self.run_auto_merge()
         return 200, {}, json.dumps(answer)
+
+    def _authentication_refusal(self, operation: str, authorization: str) -> str | None:
+        """Why GitHub answers 401 to a request with this ``Authorization`` header (None: it does not). The token
+        request needs a JWT of the App; in App mode every other request needs an unexpired installation token."""
+        scheme, _, credential = authorization.partition(" ")
+        if operation == MINT_OPERATION:
+            return self._jwt_refusal(scheme, credential)
+        if self.app is None:
+            return None
+        expires = self.app.tokens.get(credential) if scheme.lower() in ("token", "bearer") else None
+        return None if expires is not None and self.clock() < expires else _BAD_CREDENTIALS
+
+    def _jwt_refusal(self, scheme: str, assertion: str) -> str | None:
+        """Why GitHub refuses ``assertion`` as the App's JWT: not signed with the App's key (RS256), another App's
+        ``iss``, an ``iat`` in the future or an ``exp`` past or more than 10 minutes ahead (on the fake's clock)."""
+        if self.app is None or scheme.lower() != "bearer":
+            return _UNDECODABLE_JWT
+        self.app.assertions.append(assertion)
+        try:
+            claims = jwt.decode(
+                assertion,
+                self.app.public_key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["iat", "exp"]},
+            )
+        except jwt.InvalidTokenError:
+            return _UNDECODABLE_JWT
+        if str(claims.get("iss")) != str(self.app.app_id):
+            return _UNDECODABLE_JWT  # GitHub verifies the signature with the key of the App ``iss`` names
+        now, issued, expires = self.clock().timestamp(), claims["iat"], claims["exp"]
+        if not isinstance(issued, int) or issued > now:
+            return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+        if not isinstance(expires, int) or not now < expires <= issued + 600:
+            return (
+                "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the "
+                "assertion expires"
+            )
+        return None
+
+    def op_apps_create_installation_access_token(self, p: dict[str, str], q: dict[str, str], b: Any) -> tuple[int, Any]:
+        """An installation token of the App (whose JWT was checked before), valid ``token_life`` on the fake's clock."""
+        app = self.app
+        if app is None or p["installation_id"] != str(app.installation_id):
+            raise ReplyError(404, "Not Found")
+        seed = f"{self.repository}/{app.installation_id}/{next(app._serial)}"
+        token = "ghs_" + hashlib.sha256(seed.encode()).hexdigest()[:36]
+        expires = self.clock() + app.token_life
+        app.tokens[token] = expires
+        permissions = {"contents": "write", "pull_requests": "write", "statuses": "write", "checks": "read"}
+        return 201, {
+            "token": token,
+            "expires_at": _timestamp(expires),
+            "permissions": {**permissions, "metadata": "read"},
+            "repository_selection": "selected",
+        }
 
     # -- git data ---------------------------------------------------------------------------------------------
 

@@ -595,7 +595,7 @@ def config(**changes: object) -> str:
 
 STATUS = ("status", "--config", "{case}/envbot.yaml")
 K = "error: {case}/envbot.yaml: "
-TOP_KEYS = "apps, catalogs, cluster, events, github, merge, platform, render, timeouts"
+TOP_KEYS = "agent, apps, catalogs, cluster, events, github, merge, platform, render, timeouts"
 EVENT_KEYS = (
     "branches, defaultTemplate, destroyOnCloseUnmerged, foreignCommands, namePrefix, permission, provisionLabel,"
     " repository"

@@ -237,6 +237,8 @@ def test_every_envbot_yaml_the_tests_write_meets_the_schema(tmp_path: Path) -> N
 # -- agreement: what envbot refuses for its structure, the schema refuses too ---------------------------------
 
 REPOS = {"platform": {"repository": "acme/gitops-platform"}, "apps": {"repository": "./apps.git"}}
+APP = {"id": 123456, "installationId": 12345678, "privateKeyFile": "/var/run/secrets/envbot/github-app/private-key.pem"}
+AGENT = {"resync": "60s", "fullResync": "10m", "debounce": "2s", "listen": "0.0.0.0:8080"}
 
 
 def cfg(**sections: Any) -> str:
@@ -340,6 +342,44 @@ CONFIGS = [
     pytest.param(cfg(events={"namePrefix": "a" * 21}), False, id="prefix-too-long"),
     pytest.param(cfg(events={"foreignCommands": ["/lgtm"]}), False, id="foreign-command-slash"),
     pytest.param(cfg(events={"foreignCommands": "lgtm"}), False, id="foreign-commands-not-a-list"),
+    pytest.param(cfg(github={"app": APP}, agent=AGENT), True, id="agent-and-app"),
+    pytest.param(cfg(github={"app": None}, agent=None), True, id="agent-and-app-null"),
+    pytest.param(cfg(github={"app": {**APP, "privateKeyFile": ""}}), True, id="app-key-file-empty"),
+    pytest.param(
+        cfg(agent={"resync": None, "fullResync": None, "debounce": None, "listen": None}),
+        True,
+        id="agent-nulls",
+    ),
+    pytest.param(cfg(github={"app": {}}), False, id="app-empty"),
+    pytest.param(cfg(github={"app": "123"}), False, id="app-text"),
+    pytest.param(cfg(github={"app": {**APP, "secret": "x"}}), False, id="app-unknown-key"),
+    pytest.param(cfg(github={"app": {"id": 1, "installationId": 2}}), False, id="app-without-key-file"),
+    pytest.param(cfg(github={"app": {"id": 1, "privateKeyFile": "k.pem"}}), False, id="app-without-installation"),
+    pytest.param(cfg(github={"app": {**APP, "id": None}}), False, id="app-id-null"),
+    pytest.param(cfg(github={"app": {**APP, "id": 0}}), False, id="app-id-zero"),
+    pytest.param(cfg(github={"app": {**APP, "id": "123"}}), False, id="app-id-text"),
+    pytest.param(cfg(github={"app": {**APP, "installationId": True}}), False, id="app-installation-boolean"),
+    pytest.param(cfg(github={"app": {**APP, "privateKeyFile": None}}), False, id="app-key-file-null"),
+    pytest.param(cfg(github={"app": {**APP, "privateKeyFile": 5}}), False, id="app-key-file-number"),
+    pytest.param(cfg(agent=["resync"]), False, id="agent-list"),
+    pytest.param(cfg(agent={"replicas": 2}), False, id="agent-unknown-key"),
+    pytest.param(cfg(agent={"enabled": True}), False, id="agent-unknown-key"),
+    pytest.param(cfg(agent={"resync": "1m30s"}), False, id="agent-resync-minutes-and-seconds"),
+    pytest.param(cfg(agent={"debounce": 2}), False, id="agent-debounce-number"),
+    pytest.param(cfg(agent={"fullResync": "0h"}), False, id="agent-full-resync-zero"),
+    pytest.param(cfg(agent={"debounce": "0s"}), True, id="agent-debounce-0s"),
+    pytest.param(cfg(agent={"listen": ":8080"}), True, id="listen-any-host"),
+    pytest.param(cfg(agent={"listen": "[::]:08080"}), True, id="listen-ipv6-leading-zero"),
+    pytest.param(cfg(agent={"listen": "127.0.0.1:65535"}), True, id="listen-highest-port"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:65536"}), False, id="listen-port-too-high"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:0"}), False, id="listen-port-zero"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0"}), False, id="listen-without-port"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:"}), False, id="listen-empty-port"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:http"}), False, id="listen-port-name"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:8080\n"}), False, id="listen-trailing-newline"),
+    pytest.param(cfg(agent={"listen": "unix:/run/envbot:80"}), False, id="listen-slash"),
+    pytest.param(cfg(agent={"listen": "0.0.0.0:\uff18\uff10"}), False, id="listen-fullwidth-digits"),
+    pytest.param(cfg(agent={"listen": 8080}), False, id="listen-number"),
 ]
 
 ENV = {"apiVersion": "envbot.io/v1alpha1", "kind": "Environment", "name": "dev"}

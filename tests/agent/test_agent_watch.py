@@ -1,0 +1,132 @@
+"""The agent against the Kubernetes emulator: the watch tells it a Workspace turned Available, and it renders the
+app pull request with the Terraform outputs and merges it, with no event from GitHub and no scheduled run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.agent.logs import structured_log
+from bot.agent.loop import Agent
+from bot.agent.metrics import Metrics
+from bot.agent.server import Health
+from bot.cluster.kube import KubeCluster
+from bot.cluster.model import APPLICATION, NAMESPACED_WORKSPACE, WORKSPACE
+from bot.reconcile.model import Phase
+from bot.reconcile.runner import Reconciler
+from bot.reconcile.schedule import Timing
+from bot.report.pull_requests import WORDING
+from bot.simulation import SimulatedCluster
+from tests.cluster.cluster_support import Emulator, write_kubeconfig
+from tests.reconcile.harness import World, make_world, seed_environment
+
+TIMING = Timing(debounce=dt.timedelta(seconds=2), resync=dt.timedelta(minutes=5), full_resync=dt.timedelta(hours=1))
+
+
+class Controllers:
+    """Crossplane and Argo CD as the emulator shows them: what the simulation would have done by now, written
+    through the Kubernetes API, so every live watch hears of it."""
+
+    def __init__(self, simulation: SimulatedCluster, emulator: Emulator) -> None:
+        self.simulation = simulation
+        self.emulator = emulator
+        self.published: dict[tuple[str, str | None, str], str] = {}
+
+    def catch_up(self) -> int:
+        """Publish what changed since the last call; the number of objects created or changed."""
+        changed = 0
+        for raw in self.simulation._sync():
+            meta = raw["metadata"]
+            key = (raw["apiVersion"], meta.get("namespace"), meta["name"])
+            text = json.dumps(raw, sort_keys=True)
+            if self.published.get(key) == text:
+                continue
+            kind = self.emulator._kind_of(raw)
+            if key in self.published:
+                self.emulator.patch(kind, meta["name"], raw, meta.get("namespace"))
+            else:
+                self.emulator.create(raw)
+            self.published[key] = text
+            changed += 1
+        return changed
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    served = Emulator()
+    try:
+        yield served
+    finally:
+        served.close()
+
+
+def test_a_workspace_turning_available_moves_the_environment_to_ready_through_the_watch(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    world: World = make_world(tmp_path / "world")
+    environment = seed_environment()
+    name = environment.name
+    world.reconciler().run(name, environment)  # the Action recorded the intent: the first pull request merged
+    assert world.cluster is not None
+    controllers = Controllers(world.cluster, emulator)
+    kube = KubeCluster.from_kubeconfig(write_kubeconfig(tmp_path / "kubeconfig", emulator.url), "envbot-test")
+    platform, apps = world.forges()
+    reconciler = Reconciler(platform, apps, kube, world.catalogs, WORDING, clock=world.clock, sleep=world.clock.sleep)
+    lines: list[str] = []
+    agent = Agent(
+        reconciler,
+        TIMING,
+        report=lambda current: None,
+        log=structured_log(lines.append, "json", world.clock),
+        metrics=Metrics(),
+        health=Health(kinds=frozenset(k.resource for k in (WORKSPACE, NAMESPACED_WORKSPACE, APPLICATION))),
+    )
+    heard = threading.Event()
+
+    def changed(environment_name: str) -> None:
+        agent.changed(environment_name)
+        heard.set()
+
+    stop = threading.Event()
+    watch = threading.Thread(
+        target=kube.watch_environments,
+        args=(changed, stop),
+        kwargs={"on_ready": lambda k: agent.health.watch_ready(k.resource)},
+    )
+    watch.start()
+    try:
+        for kind in (WORKSPACE, NAMESPACED_WORKSPACE, APPLICATION):
+            emulator.wait_watching(kind)
+        assert agent.step().resynced
+        assert agent.phases[name] is Phase.PROVISIONING_INFRASTRUCTURE
+        assert agent.health.readiness() is None
+
+        for _ in range(6):  # the controllers move on; each change reaches the agent through its watch alone
+            world.clock.advance(dt.timedelta(seconds=3))
+            heard.clear()
+            if controllers.catch_up():
+                assert heard.wait(timeout=30), "the watch never reported the change"
+            world.clock.advance(TIMING.debounce)
+            stepped = agent.step()
+            assert not stepped.resynced  # no resync came: only the watch moved it
+            if agent.phases.get(name) is Phase.READY:
+                break
+        assert agent.phases[name] is Phase.READY
+        app = world.main_files("apps")[f"registry/environments/{name}/dev-cluster/sample-app.yaml"]
+        assert (
+            "value: feature-auth-db-3f9a1c2e.c1x2y3z4w5v6.us-east-1.rds.amazonaws.com" in app
+        )  # the Workspace's output
+        merged = [pr.title for pr in world.pull_requests("apps") if pr.state == "merged"]
+        assert merged == [f"envbot: {name}: applications"]
+        latency = agent.metrics.registry.get_sample_value("envbot_available_to_app_merged_seconds_count")
+        assert latency == 1
+    finally:
+        stop.set()
+        watch.join(timeout=30)
+        kube.close()
+    assert not watch.is_alive()

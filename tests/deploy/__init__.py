@@ -1,0 +1,1 @@
+"""The agent's install: the kustomize base in deploy/, the image and its publishing workflow."""
