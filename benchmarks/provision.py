@@ -22,6 +22,7 @@ from bot.forge.github import GitHubForge
 from bot.reconcile.model import Phase
 from bot.reconcile.runner import Pass, ProgressHook, Reconciler
 from bot.render.check import check_catalog_renders
+from bot.report.pull_requests import WORDING
 from bot.simulation import SimulatedCluster
 from tests.webhooks import payload
 
@@ -42,10 +43,11 @@ class WaitingReconciler(Reconciler):
         timeout: dt.timedelta | None = None,
         poll_interval: float = 5.0,
         on_pass: ProgressHook | None = None,
+        wait_out_settle: bool = True,
     ) -> Pass:
         return super().run(
             name, request, wait=True, timeout=timeout or dt.timedelta(hours=1), poll_interval=POLL_SECONDS,
-            on_pass=on_pass,
+            on_pass=on_pass, wait_out_settle=wait_out_settle,
         )  # fmt: skip
 
 
@@ -187,7 +189,7 @@ def provision_requests(
                 used.extend([*forges.items(), ("source", source)])
                 kind = WaitingReconciler if later == "wait" else Reconciler
                 reconciler = kind(
-                    forges["platform"], forges["apps"], cluster, catalogs, settings=config.render,
+                    forges["platform"], forges["apps"], cluster, catalogs, WORDING, settings=config.render,
                     merge_policy=config.merge_policy, clock=clock.now, sleep=clock.sleep,
                 )  # fmt: skip
                 environ = {"GITHUB_OUTPUT": str(root / "output"), "GITHUB_STEP_SUMMARY": str(root / "summary.md")}

@@ -212,6 +212,7 @@ def child(spec_path: Path) -> SweepFigure:
     from bot.config import load_config
     from bot.reconcile.model import Phase
     from bot.reconcile.runner import Reconciler
+    from bot.report.pull_requests import WORDING
 
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     n = int(spec["n"])
@@ -260,7 +261,7 @@ def child(spec_path: Path) -> SweepFigure:
             kube = KubeCluster.from_kubeconfig(spec["kubeconfig"], CONTEXT)
             clock = FakeClock()
             reconciler = Reconciler(
-                platform, apps, kube, catalogs, settings=config.render, clock=clock.now, sleep=clock.sleep
+                platform, apps, kube, catalogs, WORDING, settings=config.render, clock=clock.now, sleep=clock.sleep
             )
             logs: list[str] = []
             environ = {"GITHUB_OUTPUT": str(root / "output"), "GITHUB_STEP_SUMMARY": str(root / "summary.md")}

@@ -4,7 +4,6 @@ app pull request with the Terraform outputs and merges it, with no event from Gi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,39 +20,11 @@ from bot.reconcile.model import Phase
 from bot.reconcile.runner import Reconciler
 from bot.reconcile.schedule import Timing
 from bot.report.pull_requests import WORDING
-from bot.simulation import SimulatedCluster
+from tests.agent.controllers import Controllers
 from tests.cluster.cluster_support import Emulator, write_kubeconfig
 from tests.reconcile.harness import World, make_world, seed_environment
 
 TIMING = Timing(debounce=dt.timedelta(seconds=2), resync=dt.timedelta(minutes=5), full_resync=dt.timedelta(hours=1))
-
-
-class Controllers:
-    """Crossplane and Argo CD as the emulator shows them: what the simulation would have done by now, written
-    through the Kubernetes API, so every live watch hears of it."""
-
-    def __init__(self, simulation: SimulatedCluster, emulator: Emulator) -> None:
-        self.simulation = simulation
-        self.emulator = emulator
-        self.published: dict[tuple[str, str | None, str], str] = {}
-
-    def catch_up(self) -> int:
-        """Publish what changed since the last call; the number of objects created or changed."""
-        changed = 0
-        for raw in self.simulation._sync():
-            meta = raw["metadata"]
-            key = (raw["apiVersion"], meta.get("namespace"), meta["name"])
-            text = json.dumps(raw, sort_keys=True)
-            if self.published.get(key) == text:
-                continue
-            kind = self.emulator._kind_of(raw)
-            if key in self.published:
-                self.emulator.patch(kind, meta["name"], raw, meta.get("namespace"))
-            else:
-                self.emulator.create(raw)
-            self.published[key] = text
-            changed += 1
-        return changed
 
 
 @pytest.fixture
