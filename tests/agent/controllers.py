@@ -18,9 +18,21 @@ class Controllers:
         self.published: dict[tuple[str, str | None, str], str] = {}
 
     def catch_up(self) -> int:
-        """Publish what changed since the last call; the number of objects created or changed."""
+        """Publish what changed since the last call; the number of objects created, changed or deleted."""
         changed = 0
-        for raw in self.simulation._sync():
+        current = self.simulation._sync()
+        present = {(raw["apiVersion"], raw["metadata"].get("namespace"), raw["metadata"]["name"]) for raw in current}
+        for key in [key for key in self.published if key not in present]:
+            api_version, namespace, name = key
+            kind = self.emulator._kind_of({"apiVersion": api_version})
+            if json.loads(self.published[key])["metadata"].get("deletionTimestamp"):
+                # Being deleted already: the controller lets go of its finalizers, and the object goes.
+                self.emulator.patch(kind, name, {"metadata": {"finalizers": []}}, namespace)
+            else:
+                self.emulator.delete(kind, name, namespace)
+            del self.published[key]
+            changed += 1
+        for raw in current:
             meta = raw["metadata"]
             key = (raw["apiVersion"], meta.get("namespace"), meta["name"])
             text = json.dumps(raw, sort_keys=True)

@@ -1,5 +1,6 @@
 """The agent against the Kubernetes emulator: the watch tells it a Workspace turned Available, and it renders the
-app pull request with the Terraform outputs and merges it, with no event from GitHub and no scheduled run."""
+app pull request with the Terraform outputs and merges it, with no event from GitHub and no scheduled run; after a
+recorded destroy, it removes the applications, then the infrastructure, as the controllers report each gone."""
 
 from __future__ import annotations
 
@@ -96,6 +97,28 @@ def test_a_workspace_turning_available_moves_the_environment_to_ready_through_th
         assert merged == [f"envbot: {name}: applications"]
         latency = agent.metrics.registry.get_sample_value("envbot_available_to_app_merged_seconds_count")
         assert latency == 1
+
+        world.reconciler().request_deletion(name, "nadia")  # the Action recorded /destroy; the agent does the rest
+        agent.changed(name)  # the next resync would find it; a change brings it sooner here
+        phases: list[Phase] = []
+        for _ in range(12):
+            world.clock.advance(TIMING.debounce)
+            assert not agent.step().resynced
+            if name not in agent.phases:  # Deleted, and forgotten
+                break
+            phases.append(agent.phases[name])
+            world.clock.advance(dt.timedelta(seconds=3))
+            heard.clear()
+            if controllers.catch_up():
+                assert heard.wait(timeout=30), "the watch never reported the change"
+        assert name not in agent.phases and name not in agent.known
+        assert world.main_files("platform") == {"README.md": "platform\n"}
+        assert set(world.main_files("apps")) == {"README.md"}
+        assert phases and set(phases) == {Phase.DELETING}
+        removed = [pr.title for pr in world.pull_requests("apps") if pr.state == "merged"][1:]
+        platform_removed = [pr.title for pr in world.pull_requests("platform") if pr.state == "merged"][1:]
+        assert removed[0] == f"envbot: {name}: remove applications"  # apps first
+        assert f"envbot: {name}: remove infrastructure" in platform_removed
     finally:
         stop.set()
         watch.join(timeout=30)
