@@ -15,7 +15,7 @@ from bot.clock import PassingTime, readable_time
 from bot.cluster.errors import ClusterForbiddenError, ClusterUnavailableError
 from bot.cluster.snapshot import ObservedSnapshot
 from bot.config import Config
-from bot.connect import check_before_writing
+from bot.connect import check_before_writing, open_source_forge
 from bot.environment.model import Environment, Origin
 from bot.errors import EnvironmentSpecError, UserError
 from bot.events.comments import Ignore, Reply, reply
@@ -305,16 +305,6 @@ def load_event(event_name: str, path: Path) -> Event:
     except OSError as exc:
         raise PayloadError(f"event payload {path}: cannot be read ({exc.strerror or exc})") from None
     return event_from_json(event_name, data, str(path))
-
-
-def open_source_forge(config: Config, repository: str) -> Forge:
-    """The repository that triggered the run (comments, statuses, permissions), with ENVBOT_SOURCE_TOKEN."""
-    from bot.forge.github import GitHubForge
-
-    token = os.environ.get("ENVBOT_SOURCE_TOKEN") or os.environ.get("GITHUB_TOKEN")
-    if not token:
-        raise UserError("no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN")
-    return GitHubForge(repository, token, base_url=config.github_api_url, comment_author=config.comment_author)
 
 
 def dry_run_of(source: Forge, reconciler: Reconciler, log: Log) -> tuple[Forge, Reconciler]:

@@ -576,12 +576,11 @@ def handle_event(event_name: str, event_path: Path, config_file: Path, dry_run: 
 )
 def agent(config_file: Path, log_format: str) -> None:
     """Run the in-cluster agent: watch the cluster, resync GitHub, reconcile at once (until SIGTERM)."""
-    from bot.action import open_source_forge
     from bot.agent.start import build_agent, run_agent
     from bot.config import load_config
 
     config = load_config(config_file)
-    running = build_agent(config, _timebase(), click.echo, log_format=log_format, open_source=open_source_forge)
+    running = build_agent(config, _timebase(), click.echo, log_format=log_format)
     raise click.exceptions.Exit(run_agent(running, config.agent.listen))
 
 

@@ -36,6 +36,24 @@ def github_token() -> str:
     raise UserError(f"a GitHub repository is configured but none of {', '.join(TOKEN_VARIABLES)} is set")
 
 
+SOURCE_TOKEN_VARIABLES = ("ENVBOT_SOURCE_TOKEN", "GITHUB_TOKEN")
+
+
+def open_source_forge(config: Config, repository: str, timebase: Timebase = WALL_CLOCK) -> Forge:
+    """The repository environments come from (comments, statuses, permissions): as the App of ``github.app`` when
+    one is configured (installed on that repository too), else with ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN."""
+    from bot.forge.github import GitHubForge
+
+    app = config.github_app
+    if app is not None:
+        tokens = _app_tokens(config, app, timebase.clock)
+        return GitHubForge(repository, tokens, base_url=config.github_api_url, comment_author=config.comment_author)
+    token = next((os.environ[v].strip() for v in SOURCE_TOKEN_VARIABLES if os.environ.get(v, "").strip()), None)
+    if not token:
+        raise UserError(f"no token for the source repository: set {' or '.join(SOURCE_TOKEN_VARIABLES)}, or github.app")
+    return GitHubForge(repository, token, base_url=config.github_api_url, comment_author=config.comment_author)
+
+
 def open_forge(config: Config, repository: RepositoryConfig, timebase: Timebase = WALL_CLOCK) -> Forge:
     """The forge of one repository: on GitHub as the App of ``github.app`` when one is configured (its installation
     tokens, timed by ``timebase``'s clock, shared by every forge opened on it), else with a token from the

@@ -15,7 +15,7 @@ from bot.clock import Timebase
 from bot.cluster.model import APPLICATION, WORKSPACE_KINDS
 from bot.cluster.protocol import WatchableCluster
 from bot.config import Config
-from bot.connect import build_reconciler
+from bot.connect import build_reconciler, open_source_forge
 from bot.forge.protocol import Forge
 from bot.reconcile.runner import Pass
 from bot.reconcile.schedule import Timing
@@ -24,11 +24,12 @@ from bot.report.status import status_row
 
 
 class SourceForges:
-    """The repositories environments come from, opened once each, to report on their pull requests."""
+    """The repositories environments come from, opened once each (as the App, or with ENVBOT_SOURCE_TOKEN), to
+    report on their pull requests."""
 
-    def __init__(self, config: Config, open_source: Callable[[Config, str], Forge]) -> None:
+    def __init__(self, config: Config, timebase: Timebase) -> None:
         self.config = config
-        self.open_source = open_source
+        self.timebase = timebase
         self._opened: dict[str, Forge] = {}
 
     def of(self, repository: str | None) -> Forge | None:
@@ -37,7 +38,7 @@ class SourceForges:
             return None
         key = chosen.casefold()
         if key not in self._opened:
-            self._opened[key] = self.open_source(self.config, chosen)
+            self._opened[key] = open_source_forge(self.config, chosen, self.timebase)
         return self._opened[key]
 
 
@@ -62,7 +63,6 @@ def build_agent(
     write: Callable[[str], None],
     *,
     log_format: str = "text",
-    open_source: Callable[[Config, str], Forge],
 ) -> Agent:
     """The agent over the forges, cluster and catalogs ``config`` names (checked before anything is written)."""
     reconciler = build_reconciler(config, timebase)
@@ -73,7 +73,7 @@ def build_agent(
     return Agent(
         reconciler,
         timing,
-        report=reporter(SourceForges(config, open_source), timebase),
+        report=reporter(SourceForges(config, timebase), timebase),
         log=structured_log(write, log_format, timebase.clock),
         metrics=Metrics(),
         health=Health(kinds=frozenset(kind.resource for kind in watched)),

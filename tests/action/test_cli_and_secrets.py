@@ -89,7 +89,7 @@ def test_handle_event_without_a_source_token_says_which_variables_to_set(
 
     assert code == 1
     assert capsys.readouterr().err == (
-        "error: no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN\n"
+        "error: no token for the source repository: set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN, or github.app\n"
     )
     assert job.fake.calls == []
 

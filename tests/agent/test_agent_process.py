@@ -14,7 +14,6 @@ import yaml
 from manual_clock import ManualClock
 from project_paths import CATALOGS
 
-from bot.action import open_source_forge
 from bot.agent.start import build_agent, run_agent
 from bot.config import load_config
 from bot.forge.local import LocalForge
@@ -47,7 +46,7 @@ def test_the_agent_serves_its_probes_and_stops_on_sigterm(tmp_path: Path) -> Non
     )
     config = load_config(config_file)
     lines: list[str] = []
-    agent = build_agent(config, ManualClock().timebase, lines.append, log_format="json", open_source=open_source_forge)
+    agent = build_agent(config, ManualClock().timebase, lines.append, log_format="json")
     answers: dict[str, tuple[int, str]] = {}
     probed = threading.Event()
 

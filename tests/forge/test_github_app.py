@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from bot.config import load_config
-from bot.connect import build_reconciler, open_forge
+from bot.connect import build_reconciler, open_forge, open_source_forge
 from bot.errors import UserError
 from bot.forge import FileChange, ForgeRejectedError, ForgeUnavailableError
 from bot.forge.github import GitHubForge
@@ -319,6 +319,26 @@ def test_open_forge_writes_as_the_app_when_github_app_is_configured(
     without_app = load_config(write_config(tmp_path, None))  # the fallback: the token from the environment
     with pytest.raises(ForgeRejectedError, match=r"401 Bad credentials \(check the token\)"):
         open_forge(without_app, without_app.platform, clock.timebase).read_file("README.md", "main")
+
+
+def test_the_source_repository_is_written_as_the_app_too(
+    app_fake: FakeGitHub,
+    app_key: rsa.RSAPrivateKey,
+    clock: ManualClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The agent in the cluster has no GITHUB_TOKEN: it comments on the source repository as the App."""
+    monkeypatch.delenv("ENVBOT_SOURCE_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "app.pem").write_bytes(pem_of(app_key))
+    config = load_config(write_config(tmp_path, app_settings()))
+    source = open_source_forge(config, "acme/platform", clock.timebase)
+    assert source.read_file("README.md", "main") == "# platform\n"
+    assert mints(app_fake) == 1
+    with pytest.raises(UserError, match=r"set ENVBOT_SOURCE_TOKEN or GITHUB_TOKEN, or github\.app"):
+        open_source_forge(load_config(write_config(tmp_path, None)), "acme/platform", clock.timebase)
 
 
 @pytest.mark.parametrize(
