@@ -49,8 +49,9 @@ class Refusal:
     reply: Reply
 
 
-def _asked(intent: Request) -> str:
-    return quote(intent.trigger) if intent.trigger else "This request"
+def _asked(intent: Request, otherwise: str = "This request") -> str:
+    """What was asked, for a reply: the trigger quoted, else ``otherwise``."""
+    return quote(intent.trigger) if intent.trigger else otherwise
 
 
 def refusal_marker(user: str) -> str:
@@ -175,7 +176,7 @@ class EventHandler:
             return
         refusal = provision_refusal(self.reconciler.observe(environment.name), quote)
         if refusal is not None:
-            what = quote(intent.trigger) if intent.trigger else "Provisioning"
+            what = _asked(intent, "Provisioning")
             self._reply(intent, reply("provision-refused", what=what, refusal=refusal))
             return
         self.log(f"envbot: provisioning {environment.name} ({intent.trigger or 'event'})")
@@ -186,7 +187,7 @@ class EventHandler:
         name = intent.environment_name
         (current,) = self.reconciler.decisions([name])
         if current.phase is not Phase.FAILED:
-            what = quote(intent.trigger) if intent.trigger else "A retry"
+            what = _asked(intent, "A retry")
             self._reply(intent, reply("retry-not-failed", quoted=what, name=quote(name), phase=current.phase.value))
             return
         self.log(f"envbot: {self._doing('retry')} {name}")
@@ -237,7 +238,7 @@ class EventHandler:
     # -- running and reporting ---------------------------------------------------------------------------------
 
     def _doing(self, verb: str) -> str:
-        return f"dry run: would {verb}" if self.dry_run else f"{verb.removesuffix('e')}ing"
+        return f"dry run: would {verb}" if self.dry_run else f"{verb}ing"
 
     def _run(self, name: str, request: Environment | None, pr_number: int | None) -> None:
         """Reconcile one environment and report on its origin."""

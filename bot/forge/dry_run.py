@@ -72,6 +72,9 @@ class DryRunForge:
         """Pull requests the dry run opened, and real ones it changed (closed, merged, rebuilt)."""
         self._opened: set[int] = set()
         self._highest_number: int | None = None
+        self._inner_open: tuple[PullRequest, ...] | None = None
+        self._inner_states: dict[int, PullRequestState] | None = None
+        """The real repository's pull requests, listed once: nothing in a dry run changes them."""
 
     # -- telling -------------------------------------------------------------------------------------------------
 
@@ -153,7 +156,7 @@ class DryRunForge:
 
     def _new_number(self) -> int:
         if self._highest_number is None:
-            self._highest_number = max(self.inner.pull_request_states(), default=0)
+            self._highest_number = max(self._real_states(), default=0)
         self._highest_number += 1
         return self._highest_number
 
@@ -273,14 +276,21 @@ class DryRunForge:
         return (self.inner.branch_names() | frozenset(self._built_on)) - self._deleted
 
     def pull_request_states(self) -> dict[int, PullRequestState]:
-        states = dict(self.inner.pull_request_states())
+        states = dict(self._real_states())
         states.update({number: pull.state for number, pull in self._pulls.items()})
         return states
 
     def open_pull_requests(self) -> tuple[PullRequest, ...]:
-        found = {pull.number: self._pulls.get(pull.number, pull) for pull in self.inner.open_pull_requests()}
+        if self._inner_open is None:
+            self._inner_open = self.inner.open_pull_requests()
+        found = {pull.number: self._pulls.get(pull.number, pull) for pull in self._inner_open}
         found.update(self._pulls)
         return tuple(found[number] for number in sorted(found) if found[number].state == "open")
+
+    def _real_states(self) -> dict[int, PullRequestState]:
+        if self._inner_states is None:
+            self._inner_states = self.inner.pull_request_states()
+        return self._inner_states
 
     def open_pull_request_heads(self) -> frozenset[str]:
         return frozenset(pull.head for pull in self.open_pull_requests())
